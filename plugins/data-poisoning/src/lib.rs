@@ -6,6 +6,9 @@
 //! This file is glue: the analysis lives in the modules below, each unit
 //! tested natively.
 
+pub mod checks;
 pub mod config;
 pub mod load;
+pub mod manifest;
+pub mod stats;
 pub mod table;

@@ -62,12 +62,7 @@ pub fn format_of(path: &Path, configured: Option<&str>) -> Result<Format, LoadEr
 }
 
 /// Load `path` in `format`, keeping `label` as text, reading at most `max_rows`.
-pub fn load(
-    path: &Path,
-    format: Format,
-    label: &str,
-    max_rows: usize,
-) -> Result<Table, LoadError> {
+pub fn load(path: &Path, format: Format, label: &str, max_rows: usize) -> Result<Table, LoadError> {
     let file = std::fs::File::open(path)
         .map_err(|e| LoadError::Unreadable(format!("{}: {e}", path.display())))?;
     let reader = BufReader::with_capacity(1 << 20, file);
@@ -117,7 +112,11 @@ pub fn load_csv<R: Read>(
             header.len()
         )));
     }
-    let names = unique_names(header.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()));
+    let names = unique_names(
+        header
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).trim().to_string()),
+    );
     let width = names.len();
     let mut builder = TableBuilder::new(names, Some(label));
     let mut record = csv::ByteRecord::new();
@@ -296,7 +295,10 @@ not json
     fn parquet_is_refused_clearly() {
         let err = format_of(Path::new("d.parquet"), None).unwrap_err();
         assert!(err.to_string().contains("Parquet"));
-        assert_eq!(format_of(Path::new("d.txt"), Some("jsonl")).unwrap(), Format::Jsonl);
+        assert_eq!(
+            format_of(Path::new("d.txt"), Some("jsonl")).unwrap(),
+            Format::Jsonl
+        );
     }
 
     #[test]
