@@ -1,0 +1,163 @@
+//! Outliers: per-feature robust z-scores (distance from the median in units
+//! of 1.4826 x MAD) and ECOD (Li et al., TKDE 2022: sum over features of the
+//! negative log empirical tail probability, the tail picked by skewness),
+//! both thresholded from the data's own statistics, never a contamination
+//! rate.
+
+use crate::features::Features;
+use crate::table::{Kind, Table};
+
+/// An outlying row.
+#[derive(Debug, Clone)]
+pub struct Outlier {
+    /// Row index.
+    pub row: usize,
+    /// Robust z of the row's ECOD score among all rows.
+    pub score: f64,
+    /// The most outlying features: (column name, value, robust z or tail -log p).
+    pub evidence: Vec<(String, f64, f64)>,
+}
+
+/// Median and 1.4826 x MAD of finite values.
+fn median_mad(values: &[f64]) -> Option<(f64, f64)> {
+    let med = crate::stats::median(values)?;
+    let dev: Vec<f64> = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|v| (v - med).abs())
+        .collect();
+    Some((med, 1.4826 * crate::stats::median(&dev)?))
+}
+
+/// Per-row ECOD scores over the numeric dimensions of `f`.
+pub fn ecod(f: &Features, numeric: &[usize]) -> Vec<f64> {
+    let n = f.n;
+    let mut score_left = vec![0.0f64; n];
+    let mut score_right = vec![0.0f64; n];
+    let mut score_auto = vec![0.0f64; n];
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut left = vec![0.0f64; n];
+    for &j in numeric {
+        let col = |i: usize| f.x[i * f.d + j];
+        order.sort_unstable_by(|&a, &b| col(a).total_cmp(&col(b)));
+        // Left tail: #{x_k <= x_i} / n, ties share the upper count.
+        let mut s = 0;
+        while s < n {
+            let mut e = s;
+            while e + 1 < n && col(order[e + 1]) == col(order[s]) {
+                e += 1;
+            }
+            for &i in &order[s..=e] {
+                left[i] = (e + 1) as f64 / n as f64;
+            }
+            s = e + 1;
+        }
+        let (mut m, mut m2, mut m3) = (0.0, 0.0, 0.0);
+        for i in 0..n {
+            m += col(i) as f64;
+        }
+        m /= n as f64;
+        for i in 0..n {
+            let t = col(i) as f64 - m;
+            m2 += t * t;
+            m3 += t * t * t;
+        }
+        let skew = if m2 > 0.0 {
+            (m3 / n as f64) / (m2 / n as f64).powf(1.5)
+        } else {
+            0.0
+        };
+        for &i in order.iter() {
+            let v = col(i);
+            // Right tail #{x_k >= x_i}/n = 1 - #{x_k < x_i}/n.
+            let below = order.partition_point(|&k| col(k) < v);
+            let right = (n - below) as f64 / n as f64;
+            let (l, r) = (-left[i].ln(), -right.ln());
+            score_left[i] += l;
+            score_right[i] += r;
+            score_auto[i] += if skew < 0.0 { l } else { r };
+        }
+    }
+    (0..n)
+        .map(|i| score_left[i].max(score_right[i]).max(score_auto[i]))
+        .collect()
+}
+
+/// Rows that are outliers: a feature beyond `z_max` robust SDs, or an ECOD
+/// score more than `ecod_z` robust SDs above the median score.
+pub fn find(table: &Table, f: &Features, z_max: f64, ecod_z: f64) -> Vec<Outlier> {
+    let numeric: Vec<usize> = (0..f.d)
+        .filter(|&j| table.columns[f.dims[j].column].kind == Kind::Numeric)
+        .collect();
+    if numeric.is_empty() || f.n < 20 {
+        return Vec::new();
+    }
+    let scores = ecod(f, &numeric);
+    let Some((med, mad)) = median_mad(&scores) else {
+        return Vec::new();
+    };
+    let mad = mad.max(1e-9);
+    // Per-feature robust statistics on the raw values.
+    let stats: Vec<Option<(f64, f64)>> = numeric
+        .iter()
+        .map(|&j| median_mad(&table.columns[f.dims[j].column].values).filter(|&(_, s)| s > 1e-12))
+        .collect();
+    let mut out = Vec::new();
+    for (i, &s) in scores.iter().enumerate() {
+        let z = (s - med) / mad;
+        let mut evidence: Vec<(String, f64, f64)> = Vec::new();
+        for (k, &j) in numeric.iter().enumerate() {
+            let Some((m, sd)) = stats[k] else { continue };
+            let v = table.columns[f.dims[j].column].values[i];
+            let rz = (v - m).abs() / sd;
+            if rz > z_max {
+                evidence.push((f.dims[j].name.clone(), v, rz));
+            }
+        }
+        if evidence.is_empty() && z <= ecod_z {
+            continue;
+        }
+        evidence.sort_by(|a, b| b.2.total_cmp(&a.2));
+        evidence.truncate(3);
+        out.push(Outlier {
+            row: i,
+            score: z,
+            evidence,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::table::TableBuilder;
+
+    #[test]
+    fn far_rows_are_found_and_typical_rows_are_not() {
+        let mut b = TableBuilder::new(vec!["a".into(), "b".into(), "label".into()], None);
+        for i in 0..400u32 {
+            // A smooth pseudo-random cloud.
+            let a = ((i * 37) % 101) as f64 / 10.0;
+            let bb = ((i * 53) % 97) as f64 / 10.0;
+            let (a, bb) = match i {
+                100 => (90.0, 5.0), // one feature far out
+                200 => (10.0, 0.0), // a corner: extreme on both, within range
+                _ => (a, bb),
+            };
+            b.push_cell(0, a.to_string().as_bytes());
+            b.push_cell(1, bb.to_string().as_bytes());
+            b.push_cell(2, b"x");
+            b.end_row();
+        }
+        let t = b.finish();
+        let f = crate::features::build(&t, &Config::default()).unwrap();
+        let found = find(&t, &f, 8.0, 5.0);
+        let rows: Vec<usize> = found.iter().map(|o| o.row).collect();
+        assert!(rows.contains(&100), "{rows:?}");
+        assert!(rows.len() <= 4, "{rows:?}");
+        let far = found.iter().find(|o| o.row == 100).unwrap();
+        assert_eq!(far.evidence[0].0, "a");
+    }
+}
