@@ -175,12 +175,17 @@ impl From<Diagnostic> for Diagnostics {
 }
 
 /// The closest candidate to `word` by edit distance, if it is close enough to
-/// be a plausible typo (distance at most a third of the word, at least 1).
+/// be a plausible typo (distance at most a third of the word, at least 1;
+/// words under three characters get no suggestion).
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    let len = word.chars().count();
+    if len < 3 {
+        return None; // every short word is "close" to every other
+    }
+    let limit = (len / 3).max(1);
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))

@@ -184,7 +184,13 @@ fn needs(ctx: &mut Ctx<'_>, env: &Env<'_>, base: &str, raw: &[Text]) -> (Vec<Str
     let mut needs = Vec::new();
     let mut paths = Vec::new();
     for (i, Text(need)) in raw.iter().enumerate() {
-        let path = format!("{base}.needs[{i}]");
+        let item = format!("{base}.needs[{i}]");
+        // `needs: x` (one id, no list) has no `[0]` in the span index.
+        let path = if ctx.spans.value(&item).is_some() {
+            item
+        } else {
+            format!("{base}.needs")
+        };
         if !env.known_ids.iter().any(|k| k == need) {
             let known: Vec<&str> = env.known_ids.iter().map(String::as_str).collect();
             let help = match did_you_mean(need, known.iter().copied()) {

@@ -175,8 +175,19 @@ fn serde_error(e: &serde_yaml_ng::Error, text: &str, file: &Path, spans: &SpanIn
     } else {
         d.message = format!("{message} (in `{path}`)");
     }
+    for raw_name in [
+        "struct RawPipeline",
+        "struct RawGate",
+        "struct RawDefaults",
+        "struct RawLimits",
+    ] {
+        d.message = d.message.replace(raw_name, "a mapping");
+    }
     if is_syntax_error(&d.message) {
         d.message = format!("invalid YAML: {}", syntax_message(&d.message));
+        if d.source_line.as_deref().is_some_and(|l| l.contains('\t')) {
+            d.help = Some("indent with spaces: YAML does not allow tabs".into());
+        }
     }
     d
 }

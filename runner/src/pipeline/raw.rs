@@ -81,8 +81,8 @@ pub struct RawGate {
     pub plugin: Option<Text>,
     /// Pin of a `.wasm` plugin.
     pub sha256: Option<Text>,
-    /// Gates that must pass first.
-    #[serde(default)]
+    /// Gates that must pass first (a list, or one id).
+    #[serde(default, deserialize_with = "one_or_many")]
     pub needs: Vec<Text>,
     /// Input name -> path.
     #[serde(default)]
@@ -168,4 +168,30 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
         }
         d.deserialize_map(V(PhantomData))
     }
+}
+
+/// A list of scalars, or a single scalar taken as a list of one
+/// (`needs: model-scan` means `needs: [model-scan]`).
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Text>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<Text>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a gate id or a list of gate ids")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Vec<Text>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<Text>, E> {
+            Ok(vec![Text(v.to_string())])
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Text>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element::<Text>()? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V)
 }

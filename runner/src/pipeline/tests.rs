@@ -112,3 +112,58 @@ fn unreadable_file_is_a_diagnostic() {
         "{err}"
     );
 }
+
+fn err_of(text: &str) -> String {
+    match parse_str(text, Path::new("p.yaml"), Path::new("/"), &["x"], false) {
+        Ok(_) => "<ok>".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn odd_documents_are_located_errors() {
+    let cases = [
+        ("", "error: the pipeline has no `version`\n --> p.yaml:1:1"),
+        (
+            "- a\n",
+            "error: invalid type: sequence, expected a mapping\n --> p.yaml:1:1",
+        ),
+        (
+            "version: 1\ngates: [a]\n",
+            "expected a mapping (in `gates`)\n --> p.yaml:2:8",
+        ),
+        (
+            "version: '1'\n",
+            "error: unsupported pipeline version `'1'`\n --> p.yaml:1:10",
+        ),
+        ("version: 1\n---\nversion: 1\n", "more than one document"),
+        (
+            "version: 1\ntickets: nope\n",
+            "expected a sequence (in `tickets`)\n --> p.yaml:2:10",
+        ),
+        (
+            "version: 1\ngates:\n  g:\n\tstage: training\n",
+            "= help: indent with spaces: YAML does not allow tabs",
+        ),
+        (
+            "version: 1\ngates:\n  g: { stage: x, plugin: 'builtin:y' }\n  h: { stage: training, plugin: 'builtin:x', needs: g }\n",
+            "unknown stage `x`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = err_of(text);
+        assert!(err.contains(expected), "{text:?}:\n{err}");
+    }
+}
+
+#[test]
+fn aliases_and_single_needs_are_accepted() {
+    let ok = "version: 1\ngates:\n  g: &a { stage: training, plugin: 'builtin:x' }\n  h: *a\n  i: { stage: training, plugin: 'builtin:x', needs: g }\n";
+    assert_eq!(err_of(ok), "<ok>");
+    let bad = "version: 1\ngates:\n  g: { stage: training, plugin: 'builtin:x', needs: q }\n";
+    assert!(
+        err_of(bad).contains("unknown gate `q` in `needs`\n --> p.yaml:3:53"),
+        "{}",
+        err_of(bad)
+    );
+}
