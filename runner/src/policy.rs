@@ -205,15 +205,20 @@ impl Suppressions {
     /// with a `path` glob never covers a finding without a path.
     pub fn matches(
         &self,
+        today: Date,
         gate_id: &str,
         rule_id: &str,
         path: Option<&str>,
         fingerprint: &str,
-        today: Date,
     ) -> Option<&Suppression> {
         self.entries
             .iter()
             .find(|s| !s.is_expired(today) && s.applies(gate_id, rule_id, path, fingerprint))
+    }
+
+    /// Whether there are no entries at all.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Entries past their `expires` day (to report: they suppress nothing now).
@@ -291,43 +296,43 @@ mod tests {
         let s = load();
         let today = date(2026, 6, 1);
         let hit = s.matches(
+            today,
             "model-scan",
             "pickle/global-import",
             Some("models/legacy/a/b.pkl"),
             "f",
-            today,
         );
         assert_eq!(hit.map(|h| h.position.line), Some(1));
         assert!(
             s.matches(
+                today,
                 "other-gate",
                 "pickle/global-import",
                 Some("models/legacy/a.pkl"),
-                "f",
-                today
+                "f"
             )
             .is_none()
         );
         assert!(
             s.matches(
+                today,
                 "model-scan",
                 "pickle/global-import",
                 Some("models/new.pkl"),
-                "f",
-                today
+                "f"
             )
             .is_none()
         );
         assert!(
-            s.matches("model-scan", "pickle/global-import", None, "f", today)
+            s.matches(today, "model-scan", "pickle/global-import", None, "f")
                 .is_none()
         );
         assert!(
-            s.matches("any", "secrets/aws-key", Some("x"), "abc123", today)
+            s.matches(today, "any", "secrets/aws-key", Some("x"), "abc123")
                 .is_some()
         );
         assert!(
-            s.matches("any", "secrets/aws-key", Some("x"), "other", today)
+            s.matches(today, "any", "secrets/aws-key", Some("x"), "other")
                 .is_none()
         );
     }
@@ -336,12 +341,12 @@ mod tests {
     fn expired_entries_stop_suppressing() {
         let s = load();
         assert!(
-            s.matches("g", "deps/vuln", None, "f", date(2025, 1, 31))
+            s.matches(date(2025, 1, 31), "g", "deps/vuln", None, "f")
                 .is_some(),
             "applies on its last day"
         );
         assert!(
-            s.matches("g", "deps/vuln", None, "f", date(2025, 2, 1))
+            s.matches(date(2025, 2, 1), "g", "deps/vuln", None, "f")
                 .is_none()
         );
         let expired: Vec<&str> = s
