@@ -1,0 +1,247 @@
+//! Scanning files: binary files are skipped (by extension or a NUL byte),
+//! notebooks are decoded cell by cell (see `notebook`), everything else is
+//! scanned as text. Each hit becomes a finding with a redacted secret.
+
+use std::io::Read;
+use std::path::Path;
+
+use mlgate_plugin_sdk::{Finding, Severity};
+
+use crate::config::Filters;
+use crate::notebook;
+use crate::scan::{Hit, Scanner};
+
+/// Rule id of the info finding for a file too large to scan.
+pub const SKIPPED_ID: &str = "file-too-large";
+
+/// Extensions of binary formats that are never text.
+const BINARY_EXTENSIONS: &[&str] = &[
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "bmp",
+    "ico",
+    "webp",
+    "pdf",
+    "zip",
+    "gz",
+    "tgz",
+    "bz2",
+    "xz",
+    "zst",
+    "7z",
+    "tar",
+    "whl",
+    "so",
+    "dylib",
+    "dll",
+    "exe",
+    "o",
+    "a",
+    "class",
+    "jar",
+    "pyc",
+    "pt",
+    "pth",
+    "bin",
+    "safetensors",
+    "onnx",
+    "pkl",
+    "pickle",
+    "joblib",
+    "npy",
+    "npz",
+    "h5",
+    "keras",
+    "gguf",
+    "parquet",
+    "arrow",
+    "feather",
+    "tflite",
+    "pb",
+    "wasm",
+    "mp3",
+    "mp4",
+    "wav",
+];
+
+/// Counters of one scan.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Text files scanned.
+    pub scanned: u64,
+    /// Bytes of text scanned.
+    pub bytes: u64,
+    /// Files skipped as binary.
+    pub binary: u64,
+    /// Files skipped by the allowlist.
+    pub allowlisted_files: u64,
+    /// Findings dropped by allowlist or baseline.
+    pub suppressed: u64,
+}
+
+/// Scan one file (`relative` is its path relative to the input root).
+pub fn scan_file(
+    scanner: &Scanner,
+    filters: &Filters,
+    path: &Path,
+    relative: &str,
+    stats: &mut Stats,
+    out: &mut Vec<Finding>,
+) -> std::io::Result<()> {
+    let shown = path.to_string_lossy().into_owned();
+    if filters.path_allowed(relative) {
+        stats.allowlisted_files += 1;
+        return Ok(());
+    }
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if BINARY_EXTENSIONS.contains(&ext.as_str()) {
+        stats.binary += 1;
+        return Ok(());
+    }
+    let size = std::fs::metadata(path)?.len();
+    if size > filters.max_file_bytes {
+        out.push(
+            Finding::new(
+                SKIPPED_ID,
+                Severity::Info,
+                format!(
+                    "not scanned: {size} bytes is over max_file_bytes ({})",
+                    filters.max_file_bytes
+                ),
+            )
+            .at(shown, None)
+            .fingerprint(&[SKIPPED_ID, relative]),
+        );
+        return Ok(());
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    std::fs::File::open(path)?
+        .take(filters.max_file_bytes)
+        .read_to_end(&mut bytes)?;
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        stats.binary += 1;
+        return Ok(());
+    }
+    stats.scanned += 1;
+    stats.bytes += bytes.len() as u64;
+    let text = String::from_utf8_lossy(&bytes);
+    let lines = LineIndex::new(&text);
+    let mut emit = |hit: Hit, raw_offset: usize, cell: Option<usize>| {
+        let finding = finding(&hit, &shown, relative, &lines, raw_offset, cell);
+        if filters.finding_allowed(&finding.rule_id, &finding.fingerprint) {
+            stats.suppressed += 1;
+        } else {
+            out.push(finding);
+        }
+    };
+    if ext == "ipynb"
+        && let Some(segments) = notebook::segments(&text)
+    {
+        for seg in &segments {
+            for hit in scanner.scan(&seg.text) {
+                let raw = seg.raw_offset(hit.offset);
+                emit(hit, raw, seg.cell);
+            }
+        }
+        return Ok(());
+    }
+    for hit in scanner.scan(&text) {
+        let raw = hit.offset;
+        emit(hit, raw, None);
+    }
+    Ok(())
+}
+
+/// Show at most a quarter of the secret (4 characters at most) and its length.
+pub fn redact(secret: &str) -> String {
+    let n = secret.chars().count();
+    let shown: String = secret.chars().take((n / 4).min(4)).collect();
+    format!("{shown}…[{n} chars]")
+}
+
+fn finding(
+    hit: &Hit,
+    shown: &str,
+    relative: &str,
+    lines: &LineIndex,
+    raw_offset: usize,
+    cell: Option<usize>,
+) -> Finding {
+    let (line, column) = lines.locate(raw_offset);
+    let redacted = redact(&hit.secret);
+    let mut message = format!("{}: {redacted}", hit.rule.summary);
+    match (hit.rule.id, &hit.context) {
+        ("generic-secret-assignment", Some(name)) => {
+            message.push_str(&format!(" assigned to `{name}`"))
+        }
+        (_, Some(url)) => message.push_str(&format!(" in `{url}`")),
+        _ => {}
+    }
+    let mut f = Finding::new(hit.rule.id, hit.rule.severity, message)
+        .at(shown, Some(line))
+        .column(column)
+        .byte_offset(raw_offset as u64)
+        .fingerprint(&[hit.rule.id, relative, &hit.secret])
+        .property("redacted", redacted)
+        .property("check", hit.note.clone());
+    if let Some(cell) = cell {
+        f = f.property("cell", cell.to_string());
+    }
+    f
+}
+
+/// Newline offsets of a text, for offset → (line, column), both 1-based.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { starts }
+    }
+
+    fn locate(&self, offset: usize) -> (u32, u32) {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let col = offset - self.starts[line - 1] + 1;
+        (line as u32, col as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_never_shows_the_whole_secret() {
+        for s in [
+            "Q",
+            "Zq",
+            "Zq3R",
+            "hunter22",
+            "ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+        ] {
+            let r = redact(s);
+            assert!(!r.contains(s), "{r}");
+        }
+        assert_eq!(redact("hunter22"), "hu…[8 chars]");
+    }
+
+    #[test]
+    fn line_index_is_one_based() {
+        let idx = LineIndex::new("ab\ncd\n");
+        assert_eq!(idx.locate(0), (1, 1));
+        assert_eq!(idx.locate(4), (2, 2));
+    }
+}

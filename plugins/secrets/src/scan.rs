@@ -1,0 +1,230 @@
+//! Scanning one text: a keyword prefilter ([`regex::RegexSet`], one pass)
+//! picks the rules whose keywords occur, their regexes run, and each
+//! candidate goes through its rule's check. Generic hits that overlap a
+//! specific rule's hit are dropped, so one secret yields one finding.
+
+use regex::{Captures, Regex, RegexSet};
+
+use crate::checks;
+use crate::generic;
+use crate::rules::{Check, GENERIC_ID, RULES, RuleDef};
+
+/// A confirmed secret in a text.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// The rule that found it.
+    pub rule: &'static RuleDef,
+    /// Byte offset of the match in the scanned text.
+    pub offset: usize,
+    /// Byte range of the secret in the text (for overlap checks).
+    pub span: (usize, usize),
+    /// The secret itself (never reported; used for fingerprint and redaction).
+    pub secret: String,
+    /// What vouched for it (`crc32 checksum valid`, `entropy 4.71`, ...).
+    pub note: String,
+    /// Extra context safe to show (variable name, URL scheme and host).
+    pub context: Option<String>,
+}
+
+/// Compiled rules. Build once per run (compiling is the slow part).
+pub struct Scanner {
+    prefilter: RegexSet,
+    regexes: Vec<Regex>,
+}
+
+impl Scanner {
+    /// Compile every rule and the keyword prefilter.
+    pub fn new() -> Result<Self, regex::Error> {
+        let prefilter = RegexSet::new(RULES.iter().map(|r| {
+            let alts: Vec<String> = r.keywords.iter().map(|k| regex::escape(k)).collect();
+            format!("(?i){}", alts.join("|"))
+        }))?;
+        let regexes = RULES
+            .iter()
+            .map(|r| Regex::new(r.pattern))
+            .collect::<Result<_, _>>()?;
+        Ok(Scanner { prefilter, regexes })
+    }
+
+    /// All confirmed secrets in `text`, in order of offset.
+    pub fn scan(&self, text: &str) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        for index in self.prefilter.matches(text).iter() {
+            let rule = &RULES[index];
+            for caps in self.regexes[index].captures_iter(text) {
+                if let Some(hit) = confirm(rule, &caps, text) {
+                    hits.push(hit);
+                }
+            }
+        }
+        let specific: Vec<(usize, usize)> = hits
+            .iter()
+            .filter(|h| h.rule.id != GENERIC_ID)
+            .map(|h| h.span)
+            .collect();
+        hits.retain(|h| {
+            h.rule.id != GENERIC_ID || !specific.iter().any(|s| s.0 < h.span.1 && h.span.0 < s.1)
+        });
+        hits.sort_by_key(|h| (h.offset, h.rule.id));
+        hits.dedup_by(|a, b| a.rule.id == b.rule.id && a.span == b.span);
+        hits
+    }
+}
+
+/// Apply the rule's check to one regex match.
+fn confirm(rule: &'static RuleDef, caps: &Captures<'_>, text: &str) -> Option<Hit> {
+    let whole = caps.get(0)?;
+    let m = caps.get(rule.group)?;
+    let value = m.as_str();
+    let mut secret = value.to_string();
+    let mut context = None;
+    let note = match rule.check {
+        Check::Entropy(tenths) => checks::random_enough(value, f64::from(tenths) / 10.0),
+        Check::GithubChecksum => checks::github_checksum(value),
+        Check::AwsKeyId => {
+            let body = &value[4..];
+            if body
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+            {
+                checks::random_enough(value, 3.0)
+            } else {
+                Err("not base32".into())
+            }
+        }
+        Check::Jwt => checks::jwt(value),
+        Check::PemBody => checks::pem_body(&text[whole.end()..]).map(|body| {
+            secret = body;
+            "key body present".to_string()
+        }),
+        Check::AzureStorageKey => checks::azure_storage_key(value),
+        Check::DbPassword => {
+            let scheme = caps.get(1).map_or("", |m| m.as_str());
+            let user = caps.get(2).map_or("", |m| m.as_str());
+            let host = caps.get(4).map_or("", |m| m.as_str());
+            context = Some(format!("{scheme}://{user}:…@{host}"));
+            db_password(user, value, host)
+        }
+        Check::Generic => {
+            let name = caps.get(1).map_or("", |m| m.as_str());
+            let quote = caps.get(2).map(|q| q.as_str());
+            let next = text[m.end()..].chars().next();
+            let quoted = match quote {
+                Some(q) => next.map(|c| c.to_string()).as_deref() == Some(q),
+                None => false,
+            };
+            if quote.is_some() && !quoted {
+                Err("unterminated quote".into())
+            } else {
+                context = Some(name.to_string());
+                generic::check(name, value, quoted, next)
+            }
+        }
+        Check::Format => {
+            if checks::is_placeholder(value) {
+                Err("placeholder".into())
+            } else {
+                Ok("format".into())
+            }
+        }
+    }
+    .ok()?;
+    Some(Hit {
+        rule,
+        offset: whole.start(),
+        span: (m.start(), m.end()),
+        secret,
+        note,
+        context,
+    })
+}
+
+/// Passwords that documentation uses, and template markers.
+const DB_PLACEHOLDERS: &[&str] = &[
+    "password",
+    "pass",
+    "passwd",
+    "pwd",
+    "secret",
+    "changeme",
+    "tiger",
+    "mypassword",
+    "test",
+    "user",
+    "username",
+    "admin",
+    "root",
+    "postgres",
+    "mysql",
+    "redis",
+    "guest",
+    "example",
+];
+
+/// The password of a database URL is a credential unless it is a template,
+/// a documentation stand-in or a masked value.
+fn db_password(user: &str, password: &str, host: &str) -> Result<String, String> {
+    let lower = password.to_ascii_lowercase();
+    if DB_PLACEHOLDERS.contains(&lower.as_str()) || password == user {
+        return Err("placeholder password".into());
+    }
+    if password.starts_with(['$', '%', '{', '<', '[', ':'])
+        || password.contains("${")
+        || password
+            .bytes()
+            .all(|b| b == b'*' || b == b'x' || b == b'X')
+    {
+        return Err("template or masked password".into());
+    }
+    if checks::is_placeholder(password) || host.contains("example") {
+        return Err("placeholder".into());
+    }
+    Ok("password in URL".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(text: &str) -> Vec<&'static str> {
+        Scanner::new()
+            .unwrap()
+            .scan(text)
+            .iter()
+            .map(|h| h.rule.id)
+            .collect()
+    }
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            ids("DB = 'postgresql://app:Vq9w2LmX7z@db.internal:5432/app'"),
+            ["database-url-password"]
+        );
+        assert!(ids("postgresql://user:password@localhost/db").is_empty());
+        assert!(ids("mysql://app:${DB_PASS}@db/app").is_empty());
+        assert!(ids("postgres://scott:tiger@localhost/test").is_empty());
+    }
+
+    #[test]
+    fn generic_yields_to_specific_rule() {
+        let random = "Zq3RkT8vLm2Nw9Xc4Yb7Hs1Pd6Fg0J";
+        let token = format!(
+            "ghp_{random}{}",
+            checks::base62(checks::crc32(random.as_bytes()), 6)
+        );
+        assert_eq!(
+            ids(&format!("GITHUB_TOKEN = \"{token}\"\n")),
+            ["github-token"]
+        );
+    }
+
+    #[test]
+    fn generic_assignment_forms() {
+        assert_eq!(ids("password = \"T7#kq9Lm2x!Pv4\"\n"), [GENERIC_ID]);
+        assert_eq!(ids("{\"api_key\": \"9f8Kd02LmQx7Vb3Nz\"}"), [GENERIC_ID]);
+        assert!(ids("tokenizer = \"bert-base-uncased\"").is_empty());
+        assert!(ids("token = os.environ[\"HF_TOKEN\"]").is_empty());
+        assert!(ids("password = \"abc").is_empty());
+    }
+}
