@@ -108,3 +108,90 @@ fn findings_are_capped_with_full_counts_kept() {
 }
 
 use sha2::Digest as _;
+
+/// `tests/fixtures/provenance` (made by its gen.sh with real `sha256sum`).
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/provenance")
+}
+
+/// Copy a directory tree (files and directories only).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Apply `tampered.json` to a copy of the dataset; returns its `expect` list.
+pub(crate) fn tamper(dataset: &Path) -> Vec<(String, String, String)> {
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("tampered.json")).unwrap())
+            .unwrap();
+    for (rel, text) in spec["modify"].as_object().unwrap() {
+        std::fs::write(dataset.join(rel), text.as_str().unwrap()).unwrap();
+    }
+    for rel in spec["delete"].as_array().unwrap() {
+        std::fs::remove_file(dataset.join(rel.as_str().unwrap())).unwrap();
+    }
+    for (rel, text) in spec["add"].as_object().unwrap() {
+        std::fs::write(dataset.join(rel), text.as_str().unwrap()).unwrap();
+    }
+    spec["expect"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let field = |k: &str| e[k].as_str().unwrap().to_string();
+            (field("rule_id"), field("severity"), field("path"))
+        })
+        .collect()
+}
+
+#[test]
+fn fixture_dataset_matches_all_three_manifest_forms() {
+    let dataset = fixtures().join("dataset");
+    for name in ["SHA256SUMS", "SHA256SUMS.binary", "manifest.json"] {
+        let result =
+            Provenance::run(&request(json!({}), &dataset, &fixtures().join(name))).unwrap();
+        assert!(result.findings.is_empty(), "{name}: {:?}", result.findings);
+        assert_eq!(metric(&result, "files"), 5.0, "{name}");
+        assert_eq!(
+            result.summary,
+            "all 5 files match the manifest (5 entries, 4.3 kB hashed)"
+        );
+    }
+}
+
+#[test]
+fn tampered_fixture_copy_reports_exactly_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = dir.path().join("dataset");
+    copy_tree(&fixtures().join("dataset"), &dataset);
+    let mut expect = tamper(&dataset);
+    expect.sort();
+    for name in ["SHA256SUMS", "SHA256SUMS.binary", "manifest.json"] {
+        let result =
+            Provenance::run(&request(json!({}), &dataset, &fixtures().join(name))).unwrap();
+        let mut got: Vec<(String, String, String)> = result
+            .findings
+            .iter()
+            .map(|f| {
+                let path = Path::new(&f.location.as_ref().unwrap().path);
+                let rel = path
+                    .strip_prefix(&dataset)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                (f.rule_id.clone(), f.severity.as_str().to_string(), rel)
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, expect, "{name}");
+    }
+}
