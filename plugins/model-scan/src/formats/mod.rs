@@ -1,0 +1,12 @@
+//! Format readers. Each takes a [`crate::source::Blob`] and reports into
+//! the [`crate::scan::Scanner`]; containers call back into
+//! [`crate::scan::Scanner::scan_blob`] for their members.
+
+pub mod compress;
+pub mod gguf;
+pub mod keras;
+pub mod numpy;
+pub mod onnx;
+pub mod safetensors;
+pub mod tar;
+pub mod zip;

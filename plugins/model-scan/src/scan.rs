@@ -1,0 +1,308 @@
+//! The dispatcher: sniff a blob's content, hand it to the format reader,
+//! and collect [`Hit`]s. Format readers call back into
+//! [`Scanner::scan_blob`] for what they contain (archive members,
+//! decompressed streams), bounded by depth and memory.
+
+use std::path::Path;
+
+use mlgate_plugin_sdk::Severity;
+
+use crate::config::{Config, UnknownGlobals};
+use crate::formats;
+use crate::pickle::{self, AnomalyKind};
+use crate::policy::{self, Verdict};
+use crate::rules;
+use crate::sniff::{Kind, sniff};
+use crate::source::Blob;
+
+/// One thing found, before it becomes a WIT finding.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// Rule id.
+    pub rule: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// Message for people.
+    pub message: String,
+    /// Archive member chain inside the file (empty for the file itself).
+    pub member: Vec<String>,
+    /// Byte offset inside the innermost member (or the file).
+    pub offset: Option<u64>,
+    /// Extra properties (`global`, `format`, ...).
+    pub props: Vec<(String, String)>,
+    /// The matched thing, for the fingerprint.
+    pub key: String,
+}
+
+/// Counters for the gate's metrics.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    /// Pickle streams run.
+    pub pickles: u64,
+    /// Opcodes executed.
+    pub opcodes: u64,
+    /// Archive members visited.
+    pub members: u64,
+}
+
+/// Scans files with one config.
+pub struct Scanner<'a> {
+    /// The gate config.
+    pub cfg: &'a Config,
+    /// Pickle VM bounds.
+    pub limits: pickle::Limits,
+    /// Findings of the file being scanned.
+    pub hits: Vec<Hit>,
+    /// Counters.
+    pub stats: Stats,
+    /// Bytes of decompressed data currently held.
+    pub held: u64,
+    saw_pickle: bool,
+}
+
+impl<'a> Scanner<'a> {
+    /// A scanner for `cfg`.
+    pub fn new(cfg: &'a Config) -> Self {
+        let limits = pickle::Limits {
+            max_opcodes: cfg.max_opcodes,
+            ..pickle::Limits::default()
+        };
+        Scanner {
+            cfg,
+            limits,
+            hits: Vec::new(),
+            stats: Stats::default(),
+            held: 0,
+            saw_pickle: false,
+        }
+    }
+
+    /// Scan one file; returns its hits.
+    pub fn scan_file(&mut self, path: &Path) -> Vec<Hit> {
+        self.hits.clear();
+        self.saw_pickle = false;
+        match Blob::file(path.to_path_buf()) {
+            Ok(blob) => self.scan_blob(&blob, &mut Vec::new(), 0),
+            Err(e) => self.hit(
+                rules::SCAN_LIMIT,
+                Severity::High,
+                &[],
+                None,
+                format!("cannot read the file: {e}"),
+                vec![],
+                "io",
+            ),
+        }
+        if self.saw_pickle && self.cfg.require_safetensors {
+            self.hit(
+                rules::SAFETENSORS_REQUIRED,
+                Severity::High,
+                &[],
+                None,
+                "pickle-based model file; this gate requires SafeTensors".into(),
+                vec![],
+                "pickle",
+            );
+        }
+        std::mem::take(&mut self.hits)
+    }
+
+    /// Record a hit.
+    #[allow(clippy::too_many_arguments)]
+    pub fn hit(
+        &mut self,
+        rule: &'static str,
+        severity: Severity,
+        member: &[String],
+        offset: Option<u64>,
+        message: String,
+        props: Vec<(String, String)>,
+        key: &str,
+    ) {
+        if self.hits.len() >= 5_000 {
+            return;
+        }
+        self.hits.push(Hit {
+            rule,
+            severity,
+            message,
+            member: member.to_vec(),
+            offset,
+            props,
+            key: key.to_string(),
+        });
+    }
+
+    /// Sniff `blob` and scan it with the matching reader.
+    pub fn scan_blob(&mut self, blob: &Blob, chain: &mut Vec<String>, depth: u32) {
+        if depth > self.cfg.max_depth {
+            self.hit(
+                rules::SCAN_LIMIT,
+                Severity::High,
+                chain,
+                None,
+                format!(
+                    "nested deeper than {} levels; not scanned",
+                    self.cfg.max_depth
+                ),
+                vec![],
+                "depth",
+            );
+            return;
+        }
+        let head = match blob.read_at(0, 512) {
+            Ok(h) => h,
+            Err(e) => {
+                let msg = format!("cannot read: {e}");
+                self.hit(
+                    rules::MALFORMED,
+                    Severity::Medium,
+                    chain,
+                    None,
+                    msg,
+                    vec![],
+                    "io",
+                );
+                return;
+            }
+        };
+        let kind = sniff(&head, blob.len());
+        let scanned = match kind {
+            Kind::Zip => formats::zip::scan(self, blob, chain, depth),
+            Kind::Tar => formats::tar::scan(self, blob, chain, depth),
+            Kind::SevenZ => formats::compress::scan_7z(self, blob, chain, depth),
+            Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zlib => {
+                formats::compress::scan(self, kind, blob, chain, depth)
+            }
+            Kind::Npy => formats::numpy::scan(self, blob, chain),
+            Kind::Hdf5 => formats::keras::scan_hdf5(self, blob, chain),
+            Kind::Gguf => formats::gguf::scan(self, blob, chain),
+            Kind::SafeTensors => formats::safetensors::scan(self, blob, chain),
+            Kind::Pickle => self.scan_pickle(blob, chain, true),
+            Kind::MaybePickle => self.scan_pickle(blob, chain, false),
+            Kind::MaybeOnnx => formats::onnx::scan(self, blob, chain),
+            Kind::Json => formats::keras::scan_json(self, blob, chain),
+            Kind::Unknown => false,
+        };
+        if !scanned && self.cfg.report_unscanned && !blob.is_empty() {
+            self.hit(
+                rules::UNSCANNED,
+                Severity::Info,
+                chain,
+                None,
+                "format not recognised; not scanned".into(),
+                vec![("format".into(), "unknown".into())],
+                "unknown",
+            );
+        }
+    }
+
+    /// Run the pickle VM over `blob` and report what it reaches. With
+    /// `strong` false (no PROTO header), the blob counts as a pickle only
+    /// if the run looks like one; returns whether it was taken as a pickle.
+    pub fn scan_pickle(&mut self, blob: &Blob, chain: &[String], strong: bool) -> bool {
+        let reports = match pickle::scan(blob, &self.limits) {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = format!("cannot read: {e}");
+                self.hit(
+                    rules::MALFORMED,
+                    Severity::Medium,
+                    chain,
+                    None,
+                    msg,
+                    vec![],
+                    "io",
+                );
+                return true;
+            }
+        };
+        if !strong && !reports.first().is_some_and(|r| r.looks_like_pickle()) {
+            return false;
+        }
+        self.saw_pickle = true;
+        for rep in &reports {
+            self.stats.pickles += 1;
+            self.stats.opcodes += rep.opcodes;
+            self.report_pickle(rep, chain);
+        }
+        true
+    }
+
+    fn report_pickle(&mut self, rep: &pickle::Report, chain: &[String]) {
+        for g in &rep.globals {
+            let full = format!("{}.{}", g.module, g.name);
+            let verdict = policy::classify(
+                &g.module,
+                &g.name,
+                &self.cfg.allow_globals,
+                &self.cfg.deny_globals,
+            );
+            let (rule, severity, why) = match verdict {
+                Verdict::Safe => continue,
+                Verdict::Dangerous(why) => (rules::DANGEROUS_GLOBAL, Severity::Critical, why),
+                Verdict::Unknown => match self.cfg.unknown_globals {
+                    UnknownGlobals::Allow => continue,
+                    UnknownGlobals::High => (rules::UNKNOWN_GLOBAL, Severity::High, String::new()),
+                    UnknownGlobals::Medium => {
+                        (rules::UNKNOWN_GLOBAL, Severity::Medium, String::new())
+                    }
+                },
+            };
+            let verb = if g.invoked { "calls" } else { "references" };
+            let message = if why.is_empty() {
+                format!(
+                    "pickle {verb} unknown global `{full}` ({} at offset {})",
+                    g.opcode, g.offset
+                )
+            } else {
+                format!(
+                    "pickle {verb} dangerous global `{full}` ({why}; {} at offset {})",
+                    g.opcode, g.offset
+                )
+            };
+            let props = vec![
+                ("global".into(), full.clone()),
+                ("opcode".into(), g.opcode.into()),
+                ("invoked".into(), g.invoked.to_string()),
+                ("format".into(), "pickle".into()),
+            ];
+            self.hit(rule, severity, chain, Some(g.offset), message, props, &full);
+        }
+        for a in &rep.anomalies {
+            let (rule, severity) = match a.kind {
+                AnomalyKind::NonLiteralGlobal => (rules::NONLITERAL_GLOBAL, Severity::Critical),
+                AnomalyKind::ExtCode => (rules::EXT_CODE, Severity::High),
+                AnomalyKind::Frame => (rules::FRAME_MISMATCH, Severity::Medium),
+                AnomalyKind::Limit => (rules::SCAN_LIMIT, Severity::High),
+            };
+            let props = vec![("format".into(), "pickle".into())];
+            let key = format!("{rule}@{}", a.offset);
+            self.hit(
+                rule,
+                severity,
+                chain,
+                Some(a.offset),
+                a.detail.clone(),
+                props,
+                &key,
+            );
+        }
+        if let Some(e) = &rep.error {
+            let msg = format!(
+                "pickle is malformed at offset {}: {} (a loader stops here, after running what came before)",
+                e.offset, e.message
+            );
+            let props = vec![("format".into(), "pickle".into())];
+            self.hit(
+                rules::MALFORMED,
+                Severity::Medium,
+                chain,
+                Some(e.offset),
+                msg,
+                props,
+                "pickle",
+            );
+        }
+    }
+}
