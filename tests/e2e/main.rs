@@ -5,3 +5,4 @@
 
 mod harness;
 mod plugin_provenance;
+mod plugin_signature;

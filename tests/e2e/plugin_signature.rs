@@ -1,0 +1,130 @@
+//! `builtin:signature` through the real binary, on bundles written by the real
+//! model_signing CLI (tests/fixtures/signature, see gen.sh) and tampered
+//! copies of the model.
+
+use std::path::{Path, PathBuf};
+
+use crate::harness::{check_json, repo_root, temp_dir};
+
+fn fx(p: &str) -> PathBuf {
+    repo_root().join("tests/fixtures/signature").join(p)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn check(model: &Path, sig: &Path, trust: (&str, &Path), sets: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec![
+        "--input".to_string(),
+        format!("model={}", model.display()),
+        "--input".to_string(),
+        format!("signature={}", sig.display()),
+        "--input".to_string(),
+        format!("{}={}", trust.0, trust.1.display()),
+    ];
+    for s in sets {
+        args.push("--set".into());
+        args.push(s.to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, json, stderr) = check_json("signature", &args);
+    assert!(json["gates"].is_array(), "{json}\n{stderr}");
+    (code, json)
+}
+
+/// `(rule_id, message)` of every finding of the single gate.
+fn findings(json: &serde_json::Value) -> Vec<(String, String)> {
+    json["gates"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule_id"].as_str().unwrap().to_string(), f["message"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn signature_key_mode_passes_on_model_signing_bundles() {
+    for c in ["p256", "p384", "p521"] {
+        let (code, json) = check(&fx("model"), &fx(&format!("sigs/key-{c}.sig")), ("public_key", &fx(&format!("keys/{c}.pub"))), &[]);
+        assert_eq!(code, 0, "{c}: {json}");
+        assert_eq!(json["gates"][0]["status"], "pass");
+    }
+    let (code, json) = check(&fx("model"), &fx("sigs/sharded-p256.sig"), ("public_key", &fx("keys/p256.pub")), &[]);
+    assert_eq!(code, 0, "{json}");
+}
+
+#[test]
+fn signature_tampered_model_names_each_file() {
+    let dir = temp_dir();
+    let model = dir.path().join("model");
+    copy_tree(&fx("model"), &model);
+    std::fs::write(model.join("weights.bin"), b"trojaned").unwrap();
+    std::fs::write(model.join("extra.pkl"), b"x").unwrap();
+    std::fs::remove_file(model.join("README.md")).unwrap();
+    let (code, json) = check(&model, &fx("sigs/key-p256.sig"), ("public_key", &fx("keys/p256.pub")), &[]);
+    assert_eq!(code, 1, "{json}");
+    let got = findings(&json);
+    for (rule, file) in [
+        ("signature-digest-mismatch", "weights.bin"),
+        ("signature-file-unsigned", "extra.pkl"),
+        ("signature-file-missing", "README.md"),
+    ] {
+        assert!(got.iter().any(|(r, m)| r == rule && m.contains(file)), "{rule} {file}: {got:?}");
+    }
+    // The extra file is allowed once listed in ignore_paths.
+    let (_, json) = check(&model, &fx("sigs/key-p256.sig"), ("public_key", &fx("keys/p256.pub")), &["ignore_paths=extra.pkl,other"]);
+    assert!(!findings(&json).iter().any(|(r, _)| r == "signature-file-unsigned"));
+}
+
+#[test]
+fn signature_wrong_key_and_bad_bundles_fail() {
+    let cases = [
+        ("sigs/key-p256.sig", "keys/other.pub", "signature-untrusted-key"),
+        ("sigs/tampered-badsig.sig", "keys/p256.pub", "signature-invalid"),
+        ("sigs/tampered-mediatype.sig", "keys/p256.pub", "signature-unsupported-media-type"),
+    ];
+    for (sig, key, rule) in cases {
+        let (code, json) = check(&fx("model"), &fx(sig), ("public_key", &fx(key)), &[]);
+        assert_eq!(code, 1, "{sig}: {json}");
+        assert_eq!(findings(&json)[0].0, rule, "{sig}");
+    }
+}
+
+#[test]
+fn signature_certificate_mode_and_expiry() {
+    let at = "verify_time=2027-01-15T00:00:00Z";
+    let (code, json) = check(&fx("model"), &fx("sigs/cert.sig"), ("certificate_chain", &fx("pki/root.crt")), &[at]);
+    assert_eq!(code, 0, "{json}");
+    let (code, json) = check(&fx("model"), &fx("sigs/cert-rogue.sig"), ("certificate_chain", &fx("pki/root.crt")), &[at]);
+    assert_eq!((code, findings(&json)[0].0.as_str()), (1, "signature-cert-untrusted"));
+    let (code, json) = check(&fx("model"), &fx("sigs/cert.sig"), ("certificate_chain", &fx("pki/root.crt")), &["verify_time=2100-01-01T00:00:00Z"]);
+    assert_eq!((code, findings(&json)[0].0.as_str()), (1, "signature-cert-expired"));
+}
+
+#[test]
+fn signature_cosign_blob() {
+    let (code, json) = check(&fx("cosign/blob.bin"), &fx("cosign/blob.sig"), ("public_key", &fx("keys/p256.pub")), &[]);
+    assert_eq!(code, 0, "{json}");
+    let (code, json) = check(&fx("single.bin"), &fx("cosign/blob.sig"), ("public_key", &fx("keys/other.pub")), &[]);
+    assert_eq!((code, findings(&json)[0].0.as_str()), (1, "signature-invalid"));
+}
+
+#[test]
+fn signature_without_trust_input_is_an_error() {
+    let (code, json, _) = check_json("signature", &[
+        "--input", &format!("model={}", fx("model").display()),
+        "--input", &format!("signature={}", fx("sigs/key-p256.sig").display()),
+    ]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["gates"][0]["status"], "error");
+}
