@@ -8,8 +8,9 @@ use crate::features::{self, FeatureError, Features, NO_LABEL};
 use crate::table::{Table, format_number};
 use crate::{backdoor, confident, duplicates, knn, outliers, softmax};
 
-/// ECOD scores this many robust SDs above the median are outliers.
-pub const ECOD_Z: f64 = 6.0;
+/// ECOD or kNN-distance scores this many robust SDs above the median row's
+/// are outliers.
+pub const OUTLIER_Z: f64 = 5.0;
 
 /// The poisoning kinds, in `properties.kind` spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,9 +107,9 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
     let all: Vec<usize> = (0..n).collect();
     let refs = knn::reference_rows(n, f.d, knn::WORK_BUDGET);
     let k = det.k.min(refs.len().saturating_sub(1)).max(1);
-    let (nb, probs, error_rate) = if supervised {
-        let nb = knn::search(&f, &all, &refs, k, &[]);
-        let pk = knn::class_probs(&f, &nb, n, 1.0);
+    let nb = (f.d > 0 && n >= 20).then(|| knn::search(&f, &all, &refs, k, &[]));
+    let (probs, error_rate) = if let (true, Some(nb)) = (supervised, nb.as_ref()) {
+        let pk = knn::class_probs(&f, nb, n, 1.0);
         let pl = softmax::cross_val_probs(&f);
         let probs: Vec<f64> = pk.iter().zip(&pl).map(|(a, b)| 0.5 * (a + b)).collect();
         let wrong = (0..n)
@@ -119,10 +120,11 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
                 (0..c).any(|j| p[j] > p[l])
             })
             .count();
-        (Some(nb), probs, wrong as f64 / labelled.max(1) as f64)
+        (probs, wrong as f64 / labelled.max(1) as f64)
     } else {
-        (None, Vec::new(), 0.0)
+        (Vec::new(), 0.0)
     };
+    let supervised = supervised && !probs.is_empty();
 
     if supervised && det.label_flip {
         for issue in confident::find_label_issues(&probs, &f.labels, c) {
@@ -154,24 +156,28 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
         }
     }
     if det.outlier {
-        for o in outliers::find(table, &f, det.outlier_z, ECOD_Z) {
-            let why = if o.evidence.is_empty() {
+        let dist = nb.as_ref().map(|nb| outliers::knn_scores(nb, n));
+        for o in outliers::find(table, &f, dist.as_deref(), OUTLIER_Z, det.outlier_z) {
+            let mut why = Vec::new();
+            if o.knn_z > OUTLIER_Z {
+                why.push(format!(
+                    "its nearest rows are unusually far (distance score {:.1} robust SDs above the typical row)",
+                    o.knn_z
+                ));
+            }
+            if o.ecod_z > OUTLIER_Z {
+                why.push(format!(
+                    "its feature values sit in the far tails (ECOD score {:.1} robust SDs above the typical row)",
+                    o.ecod_z
+                ));
+            }
+            why.extend(o.evidence.iter().map(|(name, v, z)| {
                 format!(
-                    "its ECOD tail score is {:.1} robust SDs above the typical row",
-                    o.score
+                    "`{name}` = {} is {z:.1} robust SDs from the median",
+                    format_number(*v)
                 )
-            } else {
-                o.evidence
-                    .iter()
-                    .map(|(name, v, z)| {
-                        format!(
-                            "`{name}` = {} is {z:.1} robust SDs from the median",
-                            format_number(*v)
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            };
+            }));
+            let why = why.join("; ");
             let features: Vec<String> = o.evidence.iter().map(|e| e.0.clone()).collect();
             flags.push(RowFlag {
                 row: o.row,
@@ -179,7 +185,8 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
                 score: o.score,
                 message: format!("row {} is an outlier: {why}", o.row),
                 evidence: vec![
-                    ("ecod_z".into(), format!("{:.3}", o.score)),
+                    ("ecod_z".into(), format!("{:.3}", o.ecod_z)),
+                    ("knn_distance_z".into(), format!("{:.3}", o.knn_z)),
                     ("features".into(), features.join(",")),
                 ],
             });

@@ -2,7 +2,8 @@
 //! of 1.4826 x MAD) and ECOD (Li et al., TKDE 2022: sum over features of the
 //! negative log empirical tail probability, the tail picked by skewness),
 //! both thresholded from the data's own statistics, never a contamination
-//! rate.
+//! rate. A kNN-distance score (rows far from every neighbour) covers points
+//! that are unremarkable on each feature alone.
 
 use crate::features::Features;
 use crate::table::{Kind, Table};
@@ -12,8 +13,12 @@ use crate::table::{Kind, Table};
 pub struct Outlier {
     /// Row index.
     pub row: usize,
-    /// Robust z of the row's ECOD score among all rows.
+    /// The larger of the two robust z-scores.
     pub score: f64,
+    /// Robust z of the row's ECOD score among all rows.
+    pub ecod_z: f64,
+    /// Robust z of the row's kNN log distance (NaN without neighbours).
+    pub knn_z: f64,
     /// The most outlying features: (column name, value, robust z or tail -log p).
     pub evidence: Vec<(String, f64, f64)>,
 }
@@ -83,45 +88,78 @@ pub fn ecod(f: &Features, numeric: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-/// Rows that are outliers: a feature beyond `z_max` robust SDs, or an ECOD
-/// score more than `ecod_z` robust SDs above the median score.
-pub fn find(table: &Table, f: &Features, z_max: f64, ecod_z: f64) -> Vec<Outlier> {
+/// Robust z-scores `(v - median) / (1.4826 MAD)` of `scores`.
+fn robust_z(scores: &[f64]) -> Vec<f64> {
+    match median_mad(scores) {
+        Some((med, mad)) => scores.iter().map(|s| (s - med) / mad.max(1e-9)).collect(),
+        None => vec![0.0; scores.len()],
+    }
+}
+
+/// Log of the mean distance of each row to its neighbours (NaN if none).
+pub fn knn_scores(nb: &crate::knn::Neighbours, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|q| {
+            let (mut s, mut m) = (0.0, 0usize);
+            for (_, d2) in nb.of(q) {
+                s += (d2 as f64).sqrt();
+                m += 1;
+            }
+            if m == 0 {
+                f64::NAN
+            } else {
+                (s / m as f64 + 1e-12).ln()
+            }
+        })
+        .collect()
+}
+
+/// Rows that are outliers: an ECOD score or a kNN distance (log mean
+/// distance to the neighbours) more than `z` robust SDs above the median
+/// row's. Features beyond `z_feature` robust SDs are named as evidence.
+pub fn find(
+    table: &Table,
+    f: &Features,
+    knn_log_dist: Option<&[f64]>,
+    z: f64,
+    z_feature: f64,
+) -> Vec<Outlier> {
     let numeric: Vec<usize> = (0..f.d)
         .filter(|&j| table.columns[f.dims[j].column].kind == Kind::Numeric)
         .collect();
     if numeric.is_empty() || f.n < 20 {
         return Vec::new();
     }
-    let scores = ecod(f, &numeric);
-    let Some((med, mad)) = median_mad(&scores) else {
-        return Vec::new();
-    };
-    let mad = mad.max(1e-9);
+    let ecod_z = robust_z(&ecod(f, &numeric));
+    let knn_z = knn_log_dist.map(robust_z);
     // Per-feature robust statistics on the raw values.
     let stats: Vec<Option<(f64, f64)>> = numeric
         .iter()
         .map(|&j| median_mad(&table.columns[f.dims[j].column].values).filter(|&(_, s)| s > 1e-12))
         .collect();
     let mut out = Vec::new();
-    for (i, &s) in scores.iter().enumerate() {
-        let z = (s - med) / mad;
+    for i in 0..f.n {
+        let kz = knn_z.as_ref().map_or(f64::NAN, |k| k[i]);
+        let ez = ecod_z[i];
+        if !(ez > z || kz > z) {
+            continue;
+        }
         let mut evidence: Vec<(String, f64, f64)> = Vec::new();
         for (k, &j) in numeric.iter().enumerate() {
             let Some((m, sd)) = stats[k] else { continue };
             let v = table.columns[f.dims[j].column].values[i];
             let rz = (v - m).abs() / sd;
-            if rz > z_max {
+            if rz > z_feature {
                 evidence.push((f.dims[j].name.clone(), v, rz));
             }
-        }
-        if evidence.is_empty() && z <= ecod_z {
-            continue;
         }
         evidence.sort_by(|a, b| b.2.total_cmp(&a.2));
         evidence.truncate(3);
         out.push(Outlier {
             row: i,
-            score: z,
+            score: ez.max(if kz.is_nan() { f64::NEG_INFINITY } else { kz }),
+            ecod_z: ez,
+            knn_z: kz,
             evidence,
         });
     }
@@ -153,7 +191,7 @@ mod tests {
         }
         let t = b.finish();
         let f = crate::features::build(&t, &Config::default()).unwrap();
-        let found = find(&t, &f, 8.0, 5.0);
+        let found = find(&t, &f, None, 5.0, 8.0);
         let rows: Vec<usize> = found.iter().map(|o| o.row).collect();
         assert!(rows.contains(&100), "{rows:?}");
         assert!(rows.len() <= 4, "{rows:?}");
