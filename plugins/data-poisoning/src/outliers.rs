@@ -88,10 +88,14 @@ pub fn ecod(f: &Features, numeric: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-/// Robust z-scores `(v - median) / (1.4826 MAD)` of `scores`.
-fn robust_z(scores: &[f64]) -> Vec<f64> {
+/// Robust z-scores `(v - median) / (1.4826 MAD)` of `scores`, the scale
+/// floored at `min_scale` (a lattice of equidistant rows has MAD ~ 0).
+fn robust_z(scores: &[f64], min_scale: f64) -> Vec<f64> {
     match median_mad(scores) {
-        Some((med, mad)) => scores.iter().map(|s| (s - med) / mad.max(1e-9)).collect(),
+        Some((med, mad)) => scores
+            .iter()
+            .map(|s| (s - med) / mad.max(min_scale))
+            .collect(),
         None => vec![0.0; scores.len()],
     }
 }
@@ -130,8 +134,8 @@ pub fn find(
     if numeric.is_empty() || f.n < 20 {
         return Vec::new();
     }
-    let ecod_z = robust_z(&ecod(f, &numeric));
-    let knn_z = knn_log_dist.map(robust_z);
+    let ecod_z = robust_z(&ecod(f, &numeric), 0.5);
+    let knn_z = knn_log_dist.map(|d| robust_z(d, 0.1));
     // Per-feature robust statistics on the raw values.
     let stats: Vec<Option<(f64, f64)>> = numeric
         .iter()
@@ -175,13 +179,25 @@ mod tests {
     #[test]
     fn far_rows_are_found_and_typical_rows_are_not() {
         let mut b = TableBuilder::new(vec!["a".into(), "b".into(), "label".into()], None);
+        let mut seed = 12345u64;
+        let mut normal = move || {
+            // Sum of 12 uniforms - 6: close enough to N(0, 1).
+            (0..12)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (seed >> 11) as f64 / (1u64 << 53) as f64
+                })
+                .sum::<f64>()
+                - 6.0
+        };
         for i in 0..400u32 {
-            // A smooth pseudo-random cloud.
-            let a = ((i * 37) % 101) as f64 / 10.0;
-            let bb = ((i * 53) % 97) as f64 / 10.0;
+            let (a, bb) = (5.0 + normal(), 5.0 + normal());
             let (a, bb) = match i {
                 100 => (90.0, 5.0), // one feature far out
-                200 => (10.0, 0.0), // a corner: extreme on both, within range
+                200 => (10.0, 0.0), // 5 SDs out on both features at once
+                300 => (5.0, 5.0),  // the centre
                 _ => (a, bb),
             };
             b.push_cell(0, a.to_string().as_bytes());
@@ -191,10 +207,14 @@ mod tests {
         }
         let t = b.finish();
         let f = crate::features::build(&t, &Config::default()).unwrap();
-        let found = find(&t, &f, None, 5.0, 8.0);
+        let all: Vec<usize> = (0..f.n).collect();
+        let nb = crate::knn::search(&f, &all, &all, 10, &[]);
+        let dist = knn_scores(&nb, f.n);
+        let found = find(&t, &f, Some(&dist), 5.0, 8.0);
         let rows: Vec<usize> = found.iter().map(|o| o.row).collect();
         assert!(rows.contains(&100), "{rows:?}");
-        assert!(rows.len() <= 4, "{rows:?}");
+        assert!(rows.contains(&200) && !rows.contains(&300), "{found:?}");
+        assert!(rows.len() <= 4, "{found:?}");
         let far = found.iter().find(|o| o.row == 100).unwrap();
         assert_eq!(far.evidence[0].0, "a");
     }
