@@ -140,14 +140,18 @@ fn hash_file_with(
     range: Option<(u64, u64)>,
     pipeline: bool,
 ) -> io::Result<Vec<u8>> {
+    // Checked before opening: opening a FIFO would block this thread forever.
+    let kind = std::fs::metadata(path)?.file_type();
+    if !kind.is_file() {
+        let (error, what) = if kind.is_dir() {
+            (io::ErrorKind::IsADirectory, "is a directory")
+        } else {
+            (io::ErrorKind::InvalidInput, "is not a regular file")
+        };
+        return Err(io::Error::new(error, what));
+    }
     let mut file = File::open(path)?;
     let meta = file.metadata()?;
-    if meta.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "is a directory",
-        ));
-    }
     let (limit, exact) = match range {
         Some((offset, length)) => {
             if offset.checked_add(length).is_none() {
@@ -363,9 +367,16 @@ mod tests {
     }
 
     #[test]
-    fn directories_and_missing_files_are_errors() {
+    fn directories_fifos_and_missing_files_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         assert!(hash_file(dir.path(), Algorithm::Sha256, None).is_err());
+        // A FIFO is refused without being opened (opening would block).
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let err = hash_file(&fifo, Algorithm::Sha256, None).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        }
         let err = hash_file(&dir.path().join("nope"), Algorithm::Sha256, None).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
     }
