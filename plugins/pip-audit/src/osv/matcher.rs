@@ -63,66 +63,10 @@ pub struct Outcome {
 }
 
 /// Match `record` against package `name` (any spelling) at `installed`.
-/// Withdrawn records never match.
+/// Withdrawn records never match. To match one record many times, build a
+/// [`Compiled`] once instead.
 pub fn evaluate(record: &Record, name: &str, installed: &Installed) -> Outcome {
-    let mut outcome = Outcome::default();
-    if record.is_withdrawn() {
-        return outcome;
-    }
-    let wanted = normalize(name);
-    let mut fixes: Vec<Version> = Vec::new();
-    for entry in &record.affected {
-        let Some(package) = &entry.package else {
-            continue;
-        };
-        if !is_pypi(&package.ecosystem) || normalize(&package.name) != wanted {
-            continue;
-        }
-        if entry_affects(entry, installed, &mut outcome.unevaluable) {
-            outcome.affected = true;
-            if let Some(v) = &installed.parsed {
-                collect_fixes(entry, v, &mut fixes);
-            }
-        }
-    }
-    if outcome.affected {
-        fixes.sort();
-        fixes.dedup();
-        outcome.fix_versions = fixes.iter().map(ToString::to_string).collect();
-    }
-    outcome
-}
-
-fn entry_affects(entry: &Affected, installed: &Installed, unevaluable: &mut Vec<String>) -> bool {
-    let mut hit = in_versions_list(&entry.versions, installed);
-    if let Some(v) = &installed.parsed {
-        for range in &entry.ranges {
-            match range_affects(range, v) {
-                Ok(true) => hit = true,
-                Ok(false) => {}
-                Err(bad) => unevaluable.push(bad),
-            }
-        }
-    } else if entry.ranges.iter().any(is_version_range) {
-        unevaluable.push(format!(
-            "installed version `{}` is not PEP 440",
-            installed.raw
-        ));
-    }
-    hit
-}
-
-fn in_versions_list(list: &[String], installed: &Installed) -> bool {
-    list.iter()
-        .any(|text| match (parse_version(text), &installed.parsed) {
-            (Some(listed), Some(v)) => listed == *v,
-            (None, _) => text.trim() == installed.raw,
-            (Some(_), None) => false,
-        })
-}
-
-fn is_version_range(range: &Range) -> bool {
-    matches!(range.kind.as_str(), "ECOSYSTEM" | "SEMVER")
+    Compiled::new(record).evaluate(&normalize(name), installed)
 }
 
 /// Event kinds in tie order: closing events before `introduced`.
@@ -134,12 +78,136 @@ enum Kind {
     Introduced,
 }
 
-/// Evaluate one range. `Ok(None)` never happens; `Err` names the bad value.
-fn range_affects(range: &Range, v: &Version) -> Result<bool, String> {
-    if !is_version_range(range) {
-        return Ok(false);
+/// Sorted events of one range (`None` = the `"0"` sentinel), or the value
+/// that made it unevaluable.
+type Events = Result<Vec<(Option<Version>, Kind)>, String>;
+
+/// A record prepared for matching: names normalised, `versions` parsed and
+/// sorted, range events parsed and sorted, fixed versions collected.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    withdrawn: bool,
+    entries: Vec<CompiledEntry>,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledEntry {
+    name: String,
+    listed: Vec<Version>,
+    listed_raw: Vec<String>,
+    ranges: Vec<Events>,
+    fixes: Vec<Version>,
+}
+
+impl Compiled {
+    /// Prepare `record` (its PyPI entries only).
+    pub fn new(record: &Record) -> Self {
+        let entries = record
+            .affected
+            .iter()
+            .filter_map(|entry| {
+                let package = entry.package.as_ref()?;
+                is_pypi(&package.ecosystem).then(|| compile_entry(entry, normalize(&package.name)))
+            })
+            .collect();
+        Compiled {
+            withdrawn: record.is_withdrawn(),
+            entries,
+        }
     }
-    // (None = the "0" sentinel, kind)
+
+    /// Match the prepared record against normalised `name` at `installed`.
+    pub fn evaluate(&self, name: &str, installed: &Installed) -> Outcome {
+        let mut outcome = Outcome::default();
+        if self.withdrawn {
+            return outcome;
+        }
+        let mut fixes: Vec<&Version> = Vec::new();
+        for entry in self.entries.iter().filter(|e| e.name == name) {
+            if entry.affects(installed, &mut outcome.unevaluable) {
+                outcome.affected = true;
+                if let Some(v) = &installed.parsed {
+                    fixes.extend(entry.fixes.iter().filter(|f| *f > v));
+                }
+            }
+        }
+        if outcome.affected {
+            fixes.sort();
+            fixes.dedup();
+            outcome.fix_versions = fixes.iter().map(ToString::to_string).collect();
+        }
+        outcome
+    }
+}
+
+fn compile_entry(entry: &Affected, name: String) -> CompiledEntry {
+    let mut listed = Vec::new();
+    let mut listed_raw = Vec::new();
+    for text in &entry.versions {
+        match parse_version(text) {
+            Some(v) => listed.push(v),
+            None => listed_raw.push(text.trim().to_string()),
+        }
+    }
+    listed.sort();
+    let ranges: Vec<Events> = entry
+        .ranges
+        .iter()
+        .filter(|r| is_version_range(r))
+        .map(compile_range)
+        .collect();
+    let mut fixes: Vec<Version> = entry
+        .ranges
+        .iter()
+        .filter(|r| is_version_range(r))
+        .flat_map(|r| {
+            r.events
+                .iter()
+                .filter_map(|e| e.fixed.as_deref().and_then(parse_version))
+        })
+        .collect();
+    fixes.sort();
+    fixes.dedup();
+    CompiledEntry {
+        name,
+        listed,
+        listed_raw,
+        ranges,
+        fixes,
+    }
+}
+
+impl CompiledEntry {
+    fn affects(&self, installed: &Installed, unevaluable: &mut Vec<String>) -> bool {
+        let mut hit = match &installed.parsed {
+            Some(v) => self.listed.binary_search(v).is_ok(),
+            None => false,
+        } || self.listed_raw.iter().any(|raw| *raw == installed.raw);
+        match &installed.parsed {
+            Some(v) => {
+                for range in &self.ranges {
+                    match range {
+                        Ok(events) => hit |= walk_events(events, v),
+                        Err(bad) => unevaluable.push(bad.clone()),
+                    }
+                }
+            }
+            None if !self.ranges.is_empty() => unevaluable.push(format!(
+                "installed version `{}` is not PEP 440",
+                installed.raw
+            )),
+            None => {}
+        }
+        hit
+    }
+}
+
+fn is_version_range(range: &Range) -> bool {
+    matches!(range.kind.as_str(), "ECOSYSTEM" | "SEMVER")
+}
+
+/// Parse and sort one range's events; `Err` names a value that is not PEP 440.
+fn compile_range(range: &Range) -> Events {
     let mut events: Vec<(Option<Version>, Kind)> = Vec::with_capacity(range.events.len());
     for event in &range.events {
         let (text, kind) = match (
@@ -177,28 +245,23 @@ fn range_affects(range: &Range, v: &Version) -> Result<bool, String> {
         };
         by_version.then(ka.cmp(kb))
     });
+    Ok(events)
+}
+
+/// Walk sorted events: each one at or below `v` sets the state.
+fn walk_events(events: &[(Option<Version>, Kind)], v: &Version) -> bool {
     let mut affected = false;
-    for (at, kind) in &events {
+    for (at, kind) in events {
         match (kind, at) {
             (Kind::Introduced, None) => affected = true,
             (Kind::Introduced, Some(at)) if v >= at => affected = true,
             (Kind::Fixed, Some(at)) if v >= at => affected = false,
             (Kind::LastAffected, Some(at)) if v > at => affected = false,
-            (Kind::Limit, Some(at)) if v >= at => return Ok(false),
+            (Kind::Limit, Some(at)) if v >= at => return false,
             _ => {}
         }
     }
-    Ok(affected)
-}
-
-fn collect_fixes(entry: &Affected, v: &Version, out: &mut Vec<Version>) {
-    for range in entry.ranges.iter().filter(|r| is_version_range(r)) {
-        for fixed in range.events.iter().filter_map(|e| e.fixed.as_deref()) {
-            if let Some(f) = parse_version(fixed).filter(|f| f > v) {
-                out.push(f);
-            }
-        }
-    }
+    affected
 }
 
 #[cfg(test)]

@@ -130,3 +130,6 @@ impl Record {
 pub fn is_pypi(ecosystem: &str) -> bool {
     ecosystem == "PyPI" || ecosystem.starts_with("PyPI:")
 }
+
+#[cfg(test)]
+mod reference_tests;
