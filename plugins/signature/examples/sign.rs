@@ -25,7 +25,9 @@ fn main() {
     let model = Path::new(&args[0]);
     let bundle = match chain {
         None => mlgate_plugin_signature::sign::sign_model(model, &key, &ignore),
-        Some(c) => mlgate_plugin_signature::sign::sign_model_with_certificate(model, &key, &c, &ignore),
+        Some(c) => {
+            mlgate_plugin_signature::sign::sign_model_with_certificate(model, &key, &c, &ignore)
+        }
     };
     match bundle {
         Ok(b) => std::fs::write(&args[2], b).expect("write bundle"),

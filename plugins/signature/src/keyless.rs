@@ -1,25 +1,230 @@
-//! Sigstore keyless verification against a `trusted_root.json`.
+//! Sigstore keyless verification against a `trusted_root.json`, offline: the
+//! Rekor entry (inclusion proof + checkpoint, or SET for v0.1 bundles) binds
+//! this signature and certificate and gives the signing time; the Fulcio
+//! certificate chains to a CA of the trusted root at that time, carries a
+//! valid SCT from a trusted CT log, and names the identity and OIDC issuer
+//! the policy requires (exact or whole-string regex).
 
-use crate::bundle::Bundle;
+use regex::Regex;
+use x509_cert::Certificate;
+use x509_cert::der::Decode;
+use x509_cert::der::asn1::Utf8StringRef;
+use x509_cert::der::oid::ObjectIdentifier;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
+
+use crate::bundle::{Bundle, BundleVersion, Content};
 use crate::config::Config;
+use crate::rekor::{self, Expected};
 use crate::rules;
-use crate::x509::{ChainError, Leaf};
+use crate::sct;
+use crate::trusted_root::{self, TrustedRoot};
+use crate::x509::{self, ChainError, Leaf};
 
-/// The trusted root and the identity policy.
-#[derive(Debug, Clone, Default)]
-pub struct KeylessPolicy {}
+/// Fulcio's OIDC issuer extension (v2, DER UTF8String).
+const ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+/// Fulcio's OIDC issuer extension (v1, raw string; deprecated).
+const ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
 
-impl KeylessPolicy {
-    /// Build from the trusted root JSON and the config.
-    pub fn new(_root: &[u8], _cfg: &Config, _time: Option<u64>) -> Result<Self, String> {
-        Ok(KeylessPolicy {})
+/// An exact value or a whole-string regex.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// Must be equal.
+    Exact(String),
+    /// Must match entirely.
+    Regex(Regex),
+}
+
+impl Matcher {
+    fn new(what: &str, exact: &Option<String>, regex: &Option<String>) -> Result<Self, String> {
+        match (exact, regex) {
+            (Some(e), None) => Ok(Matcher::Exact(e.clone())),
+            (None, Some(r)) => Regex::new(&format!("^(?:{r})$"))
+                .map(Matcher::Regex)
+                .map_err(|e| format!("`{what}_regex` is not a valid regex: {e}")),
+            (Some(_), Some(_)) => Err(format!("give `{what}` or `{what}_regex`, not both")),
+            (None, None) => Err(format!(
+                "keyless verification needs `{what}` or `{what}_regex` in the config"
+            )),
+        }
+    }
+
+    fn matches(&self, v: &str) -> bool {
+        match self {
+            Matcher::Exact(e) => e == v,
+            Matcher::Regex(r) => r.is_match(v),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Matcher::Exact(e) => format!("`{e}`"),
+            Matcher::Regex(r) => format!("regex `{}`", r.as_str()),
+        }
     }
 }
 
-/// Verify the keyless material of `b`.
-pub fn verify(_b: &Bundle, _policy: &KeylessPolicy, _signed: &[u8]) -> Result<Leaf, ChainError> {
-    Err(ChainError {
-        rule: rules::UNSUPPORTED,
-        message: "Sigstore keyless verification is not available in this build".into(),
+/// The trusted root and the identity policy.
+#[derive(Debug, Clone)]
+pub struct KeylessPolicy {
+    root: TrustedRoot,
+    identity: Matcher,
+    issuer: Matcher,
+    time: Option<u64>,
+}
+
+impl KeylessPolicy {
+    /// Build from the trusted root JSON and the config (`identity[_regex]`,
+    /// `issuer[_regex]` required); `time` overrides the log's signing time.
+    pub fn new(root: &[u8], cfg: &Config, time: Option<u64>) -> Result<Self, String> {
+        Ok(KeylessPolicy {
+            root: trusted_root::parse(root)?,
+            identity: Matcher::new("identity", &cfg.identity, &cfg.identity_regex)?,
+            issuer: Matcher::new("issuer", &cfg.issuer, &cfg.issuer_regex)?,
+            time,
+        })
+    }
+}
+
+fn err(rule: &'static str, message: impl Into<String>) -> ChainError {
+    ChainError {
+        rule,
+        message: message.into(),
+    }
+}
+
+/// The identities (SAN email and URI values) and OIDC issuer of a Fulcio leaf.
+pub fn identity_of(c: &Certificate) -> (Vec<String>, Option<String>) {
+    let mut ids = Vec::new();
+    if let Ok(Some((_, san))) = c.tbs_certificate.get::<SubjectAltName>() {
+        for n in san.0 {
+            match n {
+                GeneralName::Rfc822Name(s) => ids.push(s.to_string()),
+                GeneralName::UniformResourceIdentifier(s) => ids.push(s.to_string()),
+                _ => {}
+            }
+        }
+    }
+    let exts = c.tbs_certificate.extensions.as_deref().unwrap_or(&[]);
+    let v2 = exts.iter().find(|e| e.extn_id == ISSUER_V2).and_then(|e| {
+        Utf8StringRef::from_der(e.extn_value.as_bytes())
+            .ok()
+            .map(|s| s.as_str().to_string())
+    });
+    let v1 = || {
+        exts.iter()
+            .find(|e| e.extn_id == ISSUER_V1)
+            .and_then(|e| String::from_utf8(e.extn_value.as_bytes().to_vec()).ok())
+    };
+    (ids, v2.or_else(v1))
+}
+
+/// Verify the keyless material of `b`; `signed` is the DSSE payload or the
+/// artifact SHA-256 of a message signature.
+pub fn verify(b: &Bundle, policy: &KeylessPolicy, signed: &[u8]) -> Result<Leaf, ChainError> {
+    let leaf_der = b.material.certificates.first().ok_or_else(|| {
+        err(
+            rules::CERT_UNTRUSTED,
+            "the keyless bundle carries no signing certificate",
+        )
+    })?;
+    let (signatures, dsse) = match &b.content {
+        Content::Dsse(env) => (env.signatures.clone(), true),
+        Content::Message { signature, .. } => (vec![signature.clone()], false),
+    };
+    if b.material.tlog_entries.is_empty() {
+        return Err(err(
+            rules::TLOG_INVALID,
+            "the keyless bundle has no transparency-log entry",
+        ));
+    }
+    let want = Expected {
+        signed,
+        dsse,
+        signatures: &signatures,
+        leaf: leaf_der,
+    };
+    let mut why = Vec::new();
+    let mut verified = None;
+    for e in &b.material.tlog_entries {
+        match rekor::verify_entry(
+            e,
+            &policy.root.tlogs,
+            &want,
+            b.version != BundleVersion::V01,
+        ) {
+            Ok(v) if b.version == BundleVersion::V01 && !v.set => {
+                why.push("a v0.1 bundle needs a signed entry timestamp".to_string())
+            }
+            Ok(v) => {
+                verified = Some(v);
+                break;
+            }
+            Err(m) => why.push(m),
+        }
+    }
+    let entry = verified.ok_or_else(|| {
+        err(
+            rules::TLOG_INVALID,
+            format!("no transparency-log entry verifies: {}", why.join("; ")),
+        )
+    })?;
+    let time = policy.time.unwrap_or(entry.integrated_time);
+    let pool: Vec<Vec<u8>> = policy
+        .root
+        .authorities
+        .iter()
+        .filter(|a| a.start.is_none_or(|s| s <= time) && a.end.is_none_or(|e| time <= e))
+        .flat_map(|a| a.certs.iter().cloned())
+        .collect();
+    let leaf = x509::verify_chain(&b.material.certificates, &pool, time)?;
+    let mut candidates: Vec<Certificate> = Vec::new();
+    for d in b.material.certificates.iter().skip(1).chain(&pool) {
+        candidates
+            .push(Certificate::from_der(d).map_err(|e| err(rules::BUNDLE_INVALID, e.to_string()))?);
+    }
+    let issuer = x509::issuer_of(&leaf.cert, &candidates).ok_or_else(|| {
+        err(
+            rules::CERT_UNTRUSTED,
+            "the signing certificate's issuer is not available",
+        )
+    })?;
+    sct::verify(&leaf.cert, &issuer, &policy.root.ctlogs)
+        .map_err(|m| err(rules::SCT_INVALID, m))?;
+    let (ids, oidc) = identity_of(&leaf.cert);
+    let Some(id) = ids.iter().find(|i| policy.identity.matches(i)) else {
+        return Err(err(
+            rules::IDENTITY_MISMATCH,
+            format!(
+                "signed by {}, but the policy requires identity {}",
+                if ids.is_empty() {
+                    "no identity".into()
+                } else {
+                    ids.join(", ")
+                },
+                policy.identity.describe()
+            ),
+        ));
+    };
+    match &oidc {
+        Some(o) if policy.issuer.matches(o) => {}
+        _ => {
+            return Err(err(
+                rules::IDENTITY_MISMATCH,
+                format!(
+                    "OIDC issuer {}, but the policy requires {}",
+                    oidc.as_deref().unwrap_or("(none)"),
+                    policy.issuer.describe()
+                ),
+            ));
+        }
+    }
+    Ok(Leaf {
+        subject: format!("{id} via {}", oidc.unwrap_or_default()),
+        ..leaf
     })
 }
+
+#[cfg(test)]
+#[path = "keyless_tests.rs"]
+mod tests;

@@ -12,11 +12,14 @@ pub mod config;
 pub mod cosign;
 pub mod keyless;
 pub mod keys;
+pub mod rekor;
 pub mod rules;
 pub mod scan;
+pub mod sct;
 #[cfg(not(target_family = "wasm"))]
 pub mod sign;
 pub mod statement;
+pub mod trusted_root;
 pub mod verify;
 pub mod x509;
 

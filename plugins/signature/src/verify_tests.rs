@@ -164,10 +164,18 @@ fn bundles_from_mlgate_sign_that_model_signing_accepted_verify_here() {
     // sigs/mlgate-*.sig were written by `sign` and verified by the real
     // model_signing CLI (tests/fixtures/signature/interop.sh, interop.txt).
     for c in ["p256", "p384", "p521"] {
-        let o = run(&fx("model"), &format!("mlgate-{c}.sig"), &key(&format!("keys/{c}.pub")));
+        let o = run(
+            &fx("model"),
+            &format!("mlgate-{c}.sig"),
+            &key(&format!("keys/{c}.pub")),
+        );
         assert!(o.findings.is_empty(), "{c}: {:?}", o.findings);
     }
-    let o = run(&fx("single.bin"), "mlgate-single.sig", &key("keys/p256.pub"));
+    let o = run(
+        &fx("single.bin"),
+        "mlgate-single.sig",
+        &key("keys/p256.pub"),
+    );
     assert!(o.findings.is_empty(), "{:?}", o.findings);
     let o = run(&fx("model"), "mlgate-cert.sig", &chain_trust(NOW));
     assert!(o.findings.is_empty(), "{:?}", o.findings);

@@ -208,6 +208,17 @@ fn check_leaf(c: &Certificate) -> Result<(), ChainError> {
     }
 }
 
+/// The certificate among `candidates` that issued and signed `cert`.
+pub fn issuer_of(cert: &Certificate, candidates: &[Certificate]) -> Option<Certificate> {
+    candidates
+        .iter()
+        .find(|c| {
+            c.tbs_certificate.subject == cert.tbs_certificate.issuer
+                && signed_by(cert, c).unwrap_or(false)
+        })
+        .cloned()
+}
+
 /// Validate `chain` (DER, leaf first, as in the bundle) against `pool` (DER
 /// anchors and intermediates) at unix time `time`.
 pub fn verify_chain(chain: &[Vec<u8>], pool: &[Vec<u8>], time: u64) -> Result<Leaf, ChainError> {
