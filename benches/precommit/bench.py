@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Benchmark of the pre-commit gates (`secrets`, `ml-code`) against peers.
+
+1. Precision and recall on the labelled corpora of tests/fixtures/secrets
+   and tests/fixtures/ml-code, for mlgate and, in the same run, for
+   detect-secrets (`--no-verify`... it has no network here anyway) and
+   Bandit restricted to its ML-relevant tests. All tools are scored at the
+   (file, line) level, since their rule names differ; mlgate is also scored
+   at (file, line, rule). Gitleaks is not run: it is not published on the
+   package registries this project may use (its releases are binaries on
+   GitHub; the PyPI names that mention it are unofficial wrappers).
+2. Throughput: both gates on a generated 50 000-file source tree, run at
+   the same time (as a pipeline's pre-commit stage would), wall time.
+
+Usage: python3 benches/precommit/bench.py [--mlgate PATH] [--files N]
+Peers install into target/venv-precommit (pip, PyPI); needs network to PyPI
+the first time only.
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+WORK = os.path.join(ROOT, "target", "bench-precommit")
+VENV = os.path.join(ROOT, "target", "venv-precommit")
+PEERS = ["bandit==1.9.4", "detect-secrets==1.5.0"]
+# Bandit tests for the ml-code rules: pickle/marshal/shelve (B301, B302),
+# eval/exec (B307, B102), yaml.load (B506), shell (B602, B604, B605),
+# urlopen schemes (B310), torch.load (B614), Hugging Face unpinned (B615).
+BANDIT_TESTS = "B301,B302,B307,B102,B506,B602,B604,B605,B310,B614,B615"
+
+
+def venv_bin(name):
+    return os.path.join(VENV, "bin", name)
+
+
+def ensure_peers():
+    if not os.path.exists(venv_bin("bandit")) or not os.path.exists(venv_bin("detect-secrets")):
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+        subprocess.run([venv_bin("pip"), "install", "-q", *PEERS], check=True)
+
+
+def score(expected, reported):
+    tp = len(expected & reported)
+    p = tp / len(reported) if reported else 0.0
+    r = tp / len(expected) if expected else 0.0
+    return p, r, len(reported)
+
+
+def rel(path, base):
+    path = os.path.normpath(path)
+    base = os.path.normpath(base)
+    if path.startswith(base + os.sep):
+        return path[len(base) + 1:]
+    return path
+
+
+def mlgate_findings(mlgate, plugin, target):
+    out = subprocess.run([mlgate, "check", plugin, "--input", f"paths={target}", "--format", "json"],
+                         capture_output=True, text=True)
+    report = json.loads(out.stdout)
+    gate = report["gates"][0]
+    if gate["status"] == "error":
+        raise SystemExit(f"{plugin}: {gate.get('reason')}")
+    found = []
+    for f in gate["findings"]:
+        loc = f.get("location") or {}
+        if f["rule_id"] in ("file-too-large", "file-not-analysed"):
+            continue
+        found.append((rel(loc.get("path", ""), target), loc.get("line"), f["rule_id"]))
+    return found, gate
+
+
+def match_suffix(found, labels):
+    """mlgate reports project-relative paths; map each to the label path it ends with."""
+    paths = {l[0] for l in labels}
+    out = []
+    for path, line, rule in found:
+        hit = next((p for p in paths if path == p or path.endswith("/" + p)), path)
+        out.append((hit, line, rule))
+    return out
+
+
+def detect_secrets(target):
+    out = subprocess.run([venv_bin("detect-secrets"), "scan", "--all-files", "--no-verify"], cwd=target,
+                         capture_output=True, text=True, check=True)
+    results = json.loads(out.stdout)["results"]
+    return {(path, item["line_number"]) for path, items in results.items() for item in items}
+
+
+def bandit(target):
+    out = subprocess.run([venv_bin("bandit"), "-r", "-q", "-f", "json", "-t", BANDIT_TESTS, "."],
+                         cwd=target, capture_output=True, text=True)
+    results = json.loads(out.stdout)["results"]
+    return {(os.path.normpath(r["filename"]), r["line_number"]) for r in results}
+
+
+def materialize_secrets(dest):
+    shutil.rmtree(dest, ignore_errors=True)
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests/fixtures/secrets/gen.py"), "--materialize", dest], check=True)
+
+
+def table(title, rows):
+    print(f"\n{title}")
+    print(f"  {'tool':34} {'precision':>9} {'recall':>7} {'reported':>9}")
+    for name, (p, r, n) in rows:
+        print(f"  {name:34} {p:9.3f} {r:7.3f} {n:9d}")
+
+
+def quality(mlgate):
+    secrets_dir = os.path.join(WORK, "secrets-corpus")
+    materialize_secrets(secrets_dir)
+    labels = json.load(open(os.path.join(ROOT, "tests/fixtures/secrets/labels.json")))
+    exp_rule = {tuple(l) for l in labels}
+    exp_line = {(l[0], l[1]) for l in labels}
+    found, _ = mlgate_findings(mlgate, "secrets", secrets_dir)
+    found = set(match_suffix(found, labels))
+    rows = [("mlgate secrets (file, line, rule)", score(exp_rule, found)),
+            ("mlgate secrets (file, line)", score(exp_line, {(p, l) for p, l, _ in found})),
+            ("detect-secrets 1.5.0 (file, line)", score(exp_line, detect_secrets(secrets_dir)))]
+    table(f"secrets corpus: {len(labels)} labelled secrets", rows)
+
+    ml_dir = os.path.join(ROOT, "tests/fixtures/ml-code/corpus")
+    labels = json.load(open(os.path.join(ROOT, "tests/fixtures/ml-code/labels.json")))
+    exp_rule = {tuple(l) for l in labels}
+    exp_line = {(l[0], l[1]) for l in labels}
+    found, _ = mlgate_findings(mlgate, "ml-code", ml_dir)
+    found = set(match_suffix(found, labels))
+    rows = [("mlgate ml-code (file, line, rule)", score(exp_rule, found)),
+            ("mlgate ml-code (file, line)", score(exp_line, {(p, l) for p, l, _ in found})),
+            ("bandit 1.9.4 ML tests (file, line)", score(exp_line, bandit(ml_dir)))]
+    table(f"ml-code corpus: {len(labels)} labelled findings", rows)
+
+
+PY_TEMPLATE = '''"""Module {i}: training utilities."""
+import os
+import json
+import numpy as np
+import torch
+from torch import nn
+
+
+class Block{i}(nn.Module):
+    def __init__(self, dim={dim}):
+        super().__init__()
+        self.proj = nn.Linear(dim, dim)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x):
+        return self.norm(self.proj(x) + x)
+
+
+def load_config(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def restore(path, device="cpu"):
+    state = torch.load(path, map_location=device, weights_only=True)
+    return state
+
+
+def batches(data, size={size}):
+    for start in range(0, len(data), size):
+        yield np.asarray(data[start:start + size])
+'''
+
+
+def make_tree(dest, n):
+    marker = os.path.join(dest, f".complete-{n}")
+    if os.path.exists(marker):
+        return
+    shutil.rmtree(dest, ignore_errors=True)
+    rng = random.Random(7)
+    for i in range(n):
+        d = os.path.join(dest, f"pkg{i % 97}", f"sub{i % 13}")
+        os.makedirs(d, exist_ok=True)
+        kind = i % 10
+        if kind < 6:
+            text = PY_TEMPLATE.format(i=i, dim=rng.choice([64, 128, 256]), size=rng.choice([16, 32]))
+            if i % 997 == 0:
+                text += "\nimport pickle\nblob = pickle.load(open('x.pkl', 'rb'))\n"
+            name = f"mod_{i}.py"
+        elif kind < 8:
+            text = f"# Notes {i}\n\n" + "Training uses the token budget and a tokenizer.\n" * 20
+            name = f"README_{i}.md"
+        elif kind == 8:
+            text = f"model:\n  name: resnet{i}\n  lr: 0.001\n  tokenizer: bert-base-uncased\n" * 5
+            name = f"config_{i}.yaml"
+        else:
+            text = json.dumps({"id": i, "values": [rng.random() for _ in range(40)]})
+            name = f"data_{i}.json"
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+    open(marker, "w").close()
+
+
+def throughput(mlgate, n):
+    tree = os.path.join(WORK, "tree")
+    make_tree(tree, n)
+    size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(tree) for f in fs)
+    # warm the compile cache (the first run compiles the component)
+    for plugin in ("secrets", "ml-code"):
+        mlgate_findings(mlgate, plugin, os.path.join(ROOT, "tests/fixtures/ml-code/corpus"))
+    start = time.monotonic()
+    procs = {p: (subprocess.Popen([mlgate, "check", p, "--input", f"paths={tree}", "--format", "json"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True), time.monotonic())
+             for p in ("secrets", "ml-code")}
+    times = {}
+    for p, (proc, t0) in procs.items():
+        out, _ = proc.communicate()
+        times[p] = time.monotonic() - t0
+        gate = json.loads(out)["gates"][0]
+        print(f"  {p:8} {gate['status']:5} {len(gate['findings']):4} findings, {gate.get('duration_ms', 0) / 1000:.2f} s in the sandbox")
+    total = time.monotonic() - start
+    print(f"\nthroughput: {n} files, {size / 1e6:.1f} MB; both gates at once: {total:.2f} s wall "
+          f"({n / total:,.0f} files/s) — goal < 5 s on 2 cores")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mlgate", default=os.path.join(ROOT, "target", "release", "mlgate"))
+    ap.add_argument("--files", type=int, default=50_000)
+    args = ap.parse_args()
+    if not os.path.exists(args.mlgate):
+        raise SystemExit(f"{args.mlgate} not found: cargo build --release -p mlgate (or pass --mlgate)")
+    os.makedirs(WORK, exist_ok=True)
+    ensure_peers()
+    quality(args.mlgate)
+    throughput(args.mlgate, args.files)
+
+
+if __name__ == "__main__":
+    main()
