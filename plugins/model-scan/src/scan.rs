@@ -170,7 +170,7 @@ impl<'a> Scanner<'a> {
         let scanned = match kind {
             Kind::Zip => formats::zip::scan(self, blob, chain, depth),
             Kind::Tar => formats::tar::scan(self, blob, chain, depth),
-            Kind::SevenZ => formats::compress::scan_7z(self, blob, chain, depth),
+            Kind::SevenZ => formats::sevenz::scan(self, blob, chain, depth),
             Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zlib => {
                 formats::compress::scan(self, kind, blob, chain, depth)
             }

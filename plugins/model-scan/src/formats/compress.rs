@@ -93,8 +93,12 @@ pub fn scan(
             inflate(scanner, bzip2::read::MultiBzDecoder::new(r), chain, "bzip2"),
         ),
         Kind::Xz | Kind::Lzma => {
-            let name = if kind == Kind::Xz { "xz" } else { "lzma" };
-            (name, lzma_decode(scanner, kind, r, chain, name))
+            let (name, which) = if kind == Kind::Xz {
+                ("xz", Lzma::Xz)
+            } else {
+                ("lzma", Lzma::Alone)
+            };
+            (name, lzma_decode(scanner, which, r, chain, name))
         }
         _ => return false,
     };
@@ -119,11 +123,22 @@ pub fn scan(
     true
 }
 
-/// lzma-rs decodes into a writer; bound it with a writer that stops at the
-/// limit.
-fn lzma_decode(
+/// The LZMA family of containers lzma-rs decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lzma {
+    /// `.xz`.
+    Xz,
+    /// `.lzma` ("alone": props, dictionary size, unpacked size, stream).
+    Alone,
+    /// A raw LZMA2 chunk stream (7z).
+    Lzma2,
+}
+
+/// Decode an LZMA-family stream within the scanner's bounds (lzma-rs
+/// decodes into a writer; the writer stops at the limit).
+pub fn lzma_decode(
     scanner: &mut Scanner,
-    kind: Kind,
+    kind: Lzma,
     mut r: impl std::io::BufRead,
     chain: &[String],
     name: &str,
@@ -135,14 +150,16 @@ fn lzma_decode(
         limit,
         over: false,
     };
-    let result = if kind == Kind::Xz {
-        lzma_rs::xz_decompress(&mut r, &mut out)
-    } else {
-        let opts = lzma_rs::decompress::Options {
-            memlimit: Some(limit),
-            ..Default::default()
-        };
-        lzma_rs::lzma_decompress_with_options(&mut r, &mut out, &opts)
+    let result = match kind {
+        Lzma::Xz => lzma_rs::xz_decompress(&mut r, &mut out),
+        Lzma::Lzma2 => lzma_rs::lzma2_decompress(&mut r, &mut out),
+        Lzma::Alone => {
+            let opts = lzma_rs::decompress::Options {
+                memlimit: Some(limit),
+                ..Default::default()
+            };
+            lzma_rs::lzma_decompress_with_options(&mut r, &mut out, &opts)
+        }
     };
     if out.over {
         scanner.hit(
@@ -194,19 +211,4 @@ impl std::io::Write for Bounded {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// 7-Zip archives cannot be unpacked here yet: report them so a payload
-/// inside cannot pass silently.
-pub fn scan_7z(scanner: &mut Scanner, _blob: &Blob, chain: &[String], _depth: u32) -> bool {
-    scanner.hit(
-        rules::UNSUPPORTED,
-        Severity::High,
-        chain,
-        None,
-        "7-Zip archive: its members cannot be inspected; unpack and scan them".into(),
-        vec![("format".into(), "7z".into())],
-        "7z",
-    );
-    true
 }

@@ -46,18 +46,22 @@ pub struct Problem {
 }
 
 /// Walk a Keras config and list what would run code on load.
-pub fn check_config(v: &Value) -> Vec<Problem> {
+/// `allow`/`deny` are the gate's `allow_globals`/`deny_globals`: an allowed
+/// custom object (`mypkg.layers.MyLayer`) is not reported.
+pub fn check_config(v: &Value, allow: &[String], deny: &[String]) -> Vec<Problem> {
     let mut out = Vec::new();
-    walk(v, 0, &mut out);
+    walk(v, 0, allow, deny, &mut out);
     out
 }
 
-fn walk(v: &Value, depth: usize, out: &mut Vec<Problem>) {
+fn walk(v: &Value, depth: usize, allow: &[String], deny: &[String], out: &mut Vec<Problem>) {
     if depth > 512 || out.len() > 1000 {
         return;
     }
     match v {
-        Value::Array(items) => items.iter().for_each(|i| walk(i, depth + 1, out)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|i| walk(i, depth + 1, allow, deny, out)),
         Value::Object(map) => {
             let class = map.get("class_name").and_then(Value::as_str).unwrap_or("");
             let module = map.get("module").and_then(Value::as_str).unwrap_or("");
@@ -112,7 +116,7 @@ fn walk(v: &Value, depth: usize, out: &mut Vec<Problem>) {
                 };
                 let full = format!("{module}.{target}");
                 let fetch = target.contains("get_file") || target.contains("urlretrieve");
-                let verdict = policy::classify(module, &target, &[], &[]);
+                let verdict = policy::classify(module, &target, allow, deny);
                 if fetch || matches!(verdict, Verdict::Dangerous(_)) {
                     out.push(Problem {
                         rule: rules::KERAS_REFERENCE,
@@ -122,7 +126,7 @@ fn walk(v: &Value, depth: usize, out: &mut Vec<Problem>) {
                         ),
                         key: full,
                     });
-                } else if !keras_module(module) {
+                } else if !keras_module(module) && verdict != Verdict::Safe {
                     out.push(Problem {
                         rule: rules::KERAS_REFERENCE,
                         severity: Severity::High,
@@ -133,7 +137,8 @@ fn walk(v: &Value, depth: usize, out: &mut Vec<Problem>) {
                     });
                 }
             }
-            map.values().for_each(|i| walk(i, depth + 1, out));
+            map.values()
+                .for_each(|i| walk(i, depth + 1, allow, deny, out));
         }
         _ => {}
     }
@@ -157,7 +162,7 @@ pub fn scan_json(scanner: &mut Scanner, blob: &Blob, chain: &mut [String]) -> bo
     };
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(v) => {
-            let problems = check_config(&v);
+            let problems = check_config(&v, &scanner.cfg.allow_globals, &scanner.cfg.deny_globals);
             report(scanner, chain, problems, None);
             true
         }
@@ -177,7 +182,7 @@ pub fn scan_hdf5(scanner: &mut Scanner, blob: &Blob, chain: &mut [String]) -> bo
         let start = at + i;
         let mut it = serde_json::Deserializer::from_slice(&bytes[start..]).into_iter::<Value>();
         if let Some(Ok(v)) = it.next() {
-            let problems = check_config(&v);
+            let problems = check_config(&v, &scanner.cfg.allow_globals, &scanner.cfg.deny_globals);
             found_lambda |= problems.iter().any(|p| p.rule == rules::KERAS_LAMBDA);
             report(scanner, chain, problems, Some(start as u64));
             at = start + it.byte_offset().max(1);
@@ -227,7 +232,9 @@ mod tests {
             ]}}"#,
         )
         .unwrap();
-        let p = check_config(&v);
+        let p = check_config(&v, &[], &[]);
+        let allowed = check_config(&v, &["mypkg.*".to_string()], &[]);
+        assert_eq!(allowed.len(), 2);
         assert!(
             p.iter()
                 .any(|p| p.rule == rules::KERAS_LAMBDA && p.message.contains("evil"))
@@ -249,6 +256,6 @@ mod tests {
             r#"{"module": "keras.utils", "class_name": "function", "config": "get_file"}"#,
         )
         .unwrap();
-        assert_eq!(check_config(&v)[0].severity, Severity::Critical);
+        assert_eq!(check_config(&v, &[], &[])[0].severity, Severity::Critical);
     }
 }

@@ -8,5 +8,6 @@ pub mod keras;
 pub mod numpy;
 pub mod onnx;
 pub mod safetensors;
+pub mod sevenz;
 pub mod tar;
 pub mod zip;
