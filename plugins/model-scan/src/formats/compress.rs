@@ -10,7 +10,7 @@ use mlgate_plugin_sdk::Severity;
 
 use crate::rules;
 use crate::scan::Scanner;
-use crate::sniff::Kind;
+use crate::sniff::{Kind, sniff};
 use crate::source::Blob;
 
 /// Decompress `reader` into memory within the scanner's bounds. Returns the
@@ -23,9 +23,22 @@ pub fn inflate(
 ) -> Option<Vec<u8>> {
     let room = scanner.cfg.max_memory_bytes.saturating_sub(scanner.held);
     let limit = scanner.cfg.max_member_bytes.min(room);
+    let mut reader = reader.take(limit.saturating_add(1));
+    // Sniff a prefix first: content no reader understands is not kept, only
+    // counted (so a bomb of zeros is found without holding it in memory).
     let mut buf = Vec::new();
-    let result = reader.take(limit.saturating_add(1)).read_to_end(&mut buf);
-    if buf.len() as u64 > limit {
+    let mut result = (&mut reader).take(64 << 10).read_to_end(&mut buf);
+    let mut total = buf.len() as u64;
+    if result.is_ok() && buf.len() == 64 << 10 {
+        if sniff(&buf, u64::MAX) == Kind::Unknown {
+            result = std::io::copy(&mut reader, &mut std::io::sink()).map(|n| n as usize);
+            total += *result.as_ref().unwrap_or(&0) as u64;
+        } else {
+            result = reader.read_to_end(&mut buf);
+            total = buf.len() as u64;
+        }
+    }
+    if total > limit {
         buf.truncate(limit as usize);
         scanner.hit(
             rules::SCAN_LIMIT,
