@@ -115,3 +115,59 @@ impl Gate for ModelScan {
 }
 
 mlgate_plugin_sdk::export_gate!(ModelScan);
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn fixture(rel: &str) -> PathBuf {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/model-scan"
+        ))
+        .join(rel)
+    }
+
+    #[test]
+    fn describe_lists_every_rule_with_help_and_a_schema() {
+        let info = ModelScan::describe();
+        assert_eq!(info.name, "model-scan");
+        assert_eq!(info.rules.len(), rules::ALL.len());
+        assert!(info.rules.iter().all(|r| !r.help.is_empty()));
+        let schema: serde_json::Value = serde_json::from_str(&info.config_schema).unwrap();
+        assert_eq!(schema["additionalProperties"], false);
+    }
+
+    #[test]
+    fn run_names_file_member_global_and_offset() {
+        let path = fixture("malicious/torch_zip.pt");
+        let req = Request::for_test(serde_json::json!({}), &[("models", &path)]);
+        let result = ModelScan::run(&req).unwrap();
+        let f = &result.findings[0];
+        assert_eq!(f.rule_id, rules::DANGEROUS_GLOBAL);
+        assert_eq!(f.get_property("global"), Some("posix.system"));
+        assert_eq!(f.get_property("member"), Some("archive/data.pkl"));
+        let loc = f.location.as_ref().unwrap();
+        assert_eq!(loc.path, path.to_string_lossy());
+        assert!(loc.byte_offset.is_some());
+        assert!(
+            f.message.starts_with("torch_zip.pt!archive/data.pkl: "),
+            "{}",
+            f.message
+        );
+        let again = ModelScan::run(&req).unwrap();
+        assert_eq!(again.findings[0].fingerprint, f.fingerprint);
+    }
+
+    #[test]
+    fn run_rejects_unknown_config_keys() {
+        let path = fixture("benign/model.safetensors");
+        let req = Request::for_test(
+            serde_json::json!({"unknown_global": "allow"}),
+            &[("models", &path)],
+        );
+        assert_eq!(ModelScan::run(&req).unwrap_err().code, "config");
+    }
+}

@@ -400,6 +400,10 @@ const NUMPY_SCALARS: &[&str] = &[
 /// containers or estimators whose construction runs no user-chosen code.
 const SAFE_CLASS_PACKAGES: &[&str] = &[
     "torch.nn.modules.",
+    "torch.optim.",
+    "transformers.",
+    "accelerate.",
+    "tokenizers.",
     "sklearn.",
     "scipy.sparse.",
     "numpy.dtypes.",
