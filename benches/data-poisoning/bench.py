@@ -54,7 +54,7 @@ def load_sets(seed, skip_large):
         out[name] = (d.data.astype(float), d.target.astype(int))
     if not skip_large:
         x, y = datasets.make_classification(n_samples=200_000, n_features=20, n_informative=10,
-                                            n_redundant=4, n_classes=3, class_sep=1.5,
+                                            n_redundant=4, n_classes=3, class_sep=1.5, flip_y=0.0,
                                             random_state=1000 + seed)
         out["synth200k"] = (x, y)
     return out

@@ -86,6 +86,29 @@ fn label_text(f: &Features, row: usize) -> String {
     }
 }
 
+/// Weight of the kNN probabilities against the softmax ones: the blend
+/// (in steps of 1/4) with the lowest out-of-sample log-loss on the given
+/// labels, so a linear model on a non-linear problem (or a thin kNN
+/// reference sample) does not drag the other down.
+pub fn blend_weight(pk: &[f64], pl: &[f64], labels: &[u32], c: usize) -> f64 {
+    let mut best = (f64::INFINITY, 0.5);
+    for w in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let loss: f64 = labels
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| **l != NO_LABEL)
+            .map(|(i, &l)| {
+                let j = i * c + l as usize;
+                -(w * pk[j] + (1.0 - w) * pl[j]).max(1e-6).ln()
+            })
+            .sum();
+        if loss < best.0 - 1e-9 {
+            best = (loss, w);
+        }
+    }
+    best.1
+}
+
 /// Run every enabled detector.
 pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
     let f = features::build(table, cfg)?;
@@ -111,7 +134,12 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
     let (probs, error_rate) = if let (true, Some(nb)) = (supervised, nb.as_ref()) {
         let pk = knn::class_probs(&f, nb, n, 1.0);
         let pl = softmax::cross_val_probs(&f);
-        let probs: Vec<f64> = pk.iter().zip(&pl).map(|(a, b)| 0.5 * (a + b)).collect();
+        let w = blend_weight(&pk, &pl, &f.labels, c);
+        let probs: Vec<f64> = pk
+            .iter()
+            .zip(&pl)
+            .map(|(a, b)| w * a + (1.0 - w) * b)
+            .collect();
         let wrong = (0..n)
             .filter(|&i| f.labels[i] != NO_LABEL)
             .filter(|&i| {

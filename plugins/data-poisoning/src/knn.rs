@@ -17,7 +17,7 @@ pub const DUP_EPS2: f32 = 1e-8;
 
 /// The rows used as the reference set for `n` rows of `d` dims.
 pub fn reference_rows(n: usize, d: usize, budget: usize) -> Vec<usize> {
-    let m = (budget / (n.max(1) * d.max(1))).max(1024).min(n);
+    let m = (budget / (n.max(1) * d.max(1))).max(2048).min(n);
     if m >= n {
         return (0..n).collect();
     }

@@ -40,47 +40,43 @@ pub fn ecod(f: &Features, numeric: &[usize]) -> Vec<f64> {
     let mut score_left = vec![0.0f64; n];
     let mut score_right = vec![0.0f64; n];
     let mut score_auto = vec![0.0f64; n];
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut left = vec![0.0f64; n];
+    let mut col: Vec<(f32, u32)> = Vec::with_capacity(n);
+    let nf = n as f64;
     for &j in numeric {
-        let col = |i: usize| f.x[i * f.d + j];
-        order.sort_unstable_by(|&a, &b| col(a).total_cmp(&col(b)));
-        // Left tail: #{x_k <= x_i} / n, ties share the upper count.
-        let mut s = 0;
-        while s < n {
-            let mut e = s;
-            while e + 1 < n && col(order[e + 1]) == col(order[s]) {
-                e += 1;
-            }
-            for &i in &order[s..=e] {
-                left[i] = (e + 1) as f64 / n as f64;
-            }
-            s = e + 1;
+        col.clear();
+        col.extend((0..n).map(|i| (f.x[i * f.d + j], i as u32)));
+        let (mut m, mut m2, mut m3) = (0.0f64, 0.0f64, 0.0f64);
+        for &(v, _) in &col {
+            m += v as f64;
         }
-        let (mut m, mut m2, mut m3) = (0.0, 0.0, 0.0);
-        for i in 0..n {
-            m += col(i) as f64;
-        }
-        m /= n as f64;
-        for i in 0..n {
-            let t = col(i) as f64 - m;
+        m /= nf;
+        for &(v, _) in &col {
+            let t = v as f64 - m;
             m2 += t * t;
             m3 += t * t * t;
         }
         let skew = if m2 > 0.0 {
-            (m3 / n as f64) / (m2 / n as f64).powf(1.5)
+            (m3 / nf) / (m2 / nf).powf(1.5)
         } else {
             0.0
         };
-        for &i in order.iter() {
-            let v = col(i);
-            // Right tail #{x_k >= x_i}/n = 1 - #{x_k < x_i}/n.
-            let below = order.partition_point(|&k| col(k) < v);
-            let right = (n - below) as f64 / n as f64;
-            let (l, r) = (-left[i].ln(), -right.ln());
-            score_left[i] += l;
-            score_right[i] += r;
-            score_auto[i] += if skew < 0.0 { l } else { r };
+        col.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        // Ties share counts: left tail #{x <= v}/n, right tail #{x >= v}/n.
+        let mut s = 0;
+        while s < n {
+            let mut e = s;
+            while e + 1 < n && col[e + 1].0 == col[s].0 {
+                e += 1;
+            }
+            let l = -((e + 1) as f64 / nf).ln();
+            let r = -((n - s) as f64 / nf).ln();
+            for &(_, i) in &col[s..=e] {
+                let i = i as usize;
+                score_left[i] += l;
+                score_right[i] += r;
+                score_auto[i] += if skew < 0.0 { l } else { r };
+            }
+            s = e + 1;
         }
     }
     (0..n)
