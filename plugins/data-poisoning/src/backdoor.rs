@@ -26,10 +26,11 @@ pub struct Trigger {
     pub features: Vec<(String, String)>,
     /// Target class id.
     pub target: u32,
-    /// Rows carrying the pattern and the target label.
+    /// How many rows carry the pattern and the target label.
+    pub carriers: usize,
+    /// The carriers that look like another class without the trigger
+    /// (the rows flagged; a carrier that looks like its label is spared).
     pub rows: Vec<usize>,
-    /// Of those, how many look like another class without the trigger.
-    pub mismatched: usize,
     /// -log10 p-value of the mismatch count.
     pub score: f64,
 }
@@ -179,12 +180,14 @@ pub fn find(
         let probs = knn::class_probs(f, &nb, cand.rows.len(), 1.0);
         let c = f.k();
         let t = cand.target as usize;
-        let mismatched = (0..cand.rows.len())
+        let mismatched_rows: Vec<usize> = (0..cand.rows.len())
             .filter(|&q| {
                 let p = &probs[q * c..(q + 1) * c];
                 (0..c).any(|j| j != t && p[j] > p[t])
             })
-            .count();
+            .map(|q| cand.rows[q])
+            .collect();
+        let mismatched = mismatched_rows.len();
         let base = (error_rate * 2.0).clamp(0.05, 0.5);
         let log_p = log_binom_tail(cand.rows.len(), mismatched, base);
         let score = -(log_p + tests.ln()) / std::f64::consts::LN_10;
@@ -201,8 +204,8 @@ pub fn find(
                     })
                     .collect(),
                 target: cand.target,
-                rows: cand.rows,
-                mismatched,
+                carriers: cand.rows.len(),
+                rows: mismatched_rows,
                 score,
             });
         }

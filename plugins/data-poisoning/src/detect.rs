@@ -264,13 +264,13 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
                          labelled `{target}`, and {} of them look like another class once the \
                          trigger is left out",
                         pattern.join(" and "),
-                        t.rows.len(),
-                        t.mismatched
+                        t.carriers,
+                        t.rows.len()
                     ),
                     evidence: vec![
                         ("trigger".into(), pattern.join(" and ")),
                         ("target_label".into(), target.clone()),
-                        ("trigger_rows".into(), t.rows.len().to_string()),
+                        ("trigger_rows".into(), t.carriers.to_string()),
                     ],
                 });
             }

@@ -4,9 +4,9 @@
 //! large sets the reference is a deterministic stride sample sized to a
 //! work budget, so 200k x 20 stays well under a second of distance work.
 //!
-//! Neighbours at (near) zero distance are skipped: a duplicate is not
-//! independent evidence about a row's label, and the duplicate detector
-//! handles duplicates on its own.
+//! Neighbours at (near) zero distance are kept in the lists (the duplicate
+//! detector needs them) but do not vote in [`class_probs`]: a copy is not
+//! independent evidence about a row's label.
 
 use crate::features::Features;
 
@@ -79,8 +79,8 @@ fn accumulate(acc: &mut [f32], col: &[f32], q: f32) {
     }
 }
 
-/// The `k` nearest references of each query row (skipping the query itself
-/// and duplicates), ignoring dims in `ignore`.
+/// The `k` nearest references of each query row (skipping the query
+/// itself), ignoring dims in `ignore`.
 pub fn search(
     f: &Features,
     queries: &[usize],
@@ -102,7 +102,7 @@ pub fn search(
         let bd = &mut dist[qi * k..(qi + 1) * k];
         let mut worst = f32::INFINITY;
         for (r, &dd) in acc.iter().enumerate() {
-            if dd >= worst || dd <= DUP_EPS2 || refs[r] == q {
+            if dd >= worst || refs[r] == q {
                 continue;
             }
             // Insert into the sorted top-k.
@@ -137,8 +137,11 @@ pub fn class_probs(f: &Features, nb: &Neighbours, queries: usize, alpha: f64) ->
     for q in 0..queries {
         let out = &mut p[q * c..(q + 1) * c];
         let mut w = 0.0;
-        for (r, _) in nb.of(q) {
+        for (r, d2) in nb.of(q) {
             let l = f.labels[r];
+            if d2 <= DUP_EPS2 {
+                continue;
+            }
             if l != crate::features::NO_LABEL {
                 out[l as usize] += 1.0;
                 w += 1.0;
@@ -171,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn exact_neighbours_skip_self_and_duplicates() {
+    fn exact_neighbours_skip_self_and_duplicates_do_not_vote() {
         let f = features(&[
             (0.0, 0.0, 0),
             (1.0, 0.0, 0),
@@ -181,11 +184,13 @@ mod tests {
         ]);
         let all: Vec<usize> = (0..5).collect();
         let nb = search(&f, &all, &all, 2, &[]);
-        let first: Vec<_> = nb.of(0).collect();
-        assert_eq!(first, vec![(1, 1.0), (4, 4.0)]);
-        // Ignoring dim 1 makes row 4 a duplicate of row 0 (skipped).
-        let nb = search(&f, &[0], &all, 2, &[1]);
-        assert_eq!(nb.of(0).map(|x| x.0).collect::<Vec<_>>(), vec![1, 3]);
+        let first: Vec<_> = nb.of(3).collect();
+        assert_eq!(first, vec![(4, 34.0), (1, 41.0)]);
+        // Row 2 duplicates row 0: listed, but it does not vote.
+        let nb = search(&f, &[0], &all, 2, &[]);
+        assert_eq!(nb.of(0).map(|x| x.0).collect::<Vec<_>>(), vec![2, 1]);
+        let p = class_probs(&f, &nb, 1, 1.0);
+        assert!(p[0] > 0.6, "{p:?}");
         let p = class_probs(&f, &search(&f, &all, &all, 2, &[]), 5, 1.0);
         assert!(p[0] > p[1]);
         assert!((p[0] + p[1] - 1.0).abs() < 1e-9);

@@ -13,6 +13,8 @@ pub mod config;
 pub mod detect;
 pub mod duplicates;
 pub mod features;
+#[cfg(test)]
+mod fixture_tests;
 pub mod gate;
 pub mod knn;
 pub mod load;
