@@ -10,7 +10,10 @@ pub fn bin() -> PathBuf {
 
 /// The repository root (where `pipelines/`, `examples/` live).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// `../shared/data` beside the repository (test data that is not committed).
@@ -21,15 +24,20 @@ pub fn shared_data() -> PathBuf {
 /// A `mlgate` command with a per-test compile cache and no colour.
 pub fn mlgate() -> Command {
     let mut cmd = Command::new(bin());
-    cmd.env("NO_COLOR", "1")
-        .env_remove("GITHUB_ACTIONS")
-        .env("MLGATE_CACHE_DIR", repo_root().join("target").join("e2e-cache"));
+    cmd.env("NO_COLOR", "1").env_remove("GITHUB_ACTIONS").env(
+        "MLGATE_CACHE_DIR",
+        repo_root().join("target").join("e2e-cache"),
+    );
     cmd
 }
 
 /// Run and return (status code, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = cmd.output().expect("spawn mlgate");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("spawn mlgate");
     (
         status.code().unwrap_or(-1),
         String::from_utf8_lossy(&stdout).into_owned(),
@@ -40,7 +48,10 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 /// Run `mlgate check PLUGIN ... --format json` and parse the JSON report.
 pub fn check_json(plugin: &str, args: &[&str]) -> (i32, serde_json::Value, String) {
     let mut cmd = mlgate();
-    cmd.arg("check").arg(plugin).args(args).args(["--format", "json"]);
+    cmd.arg("check")
+        .arg(plugin)
+        .args(args)
+        .args(["--format", "json"]);
     let (code, stdout, stderr) = run(&mut cmd);
     let json = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("report is not JSON ({e}): {stdout}\nstderr: {stderr}"));
@@ -49,5 +60,8 @@ pub fn check_json(plugin: &str, args: &[&str]) -> (i32, serde_json::Value, Strin
 
 /// A fresh temporary directory, removed on drop.
 pub fn temp_dir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("mlgate-e2e-").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("mlgate-e2e-")
+        .tempdir()
+        .unwrap()
 }

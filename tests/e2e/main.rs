@@ -4,5 +4,11 @@
 #![allow(dead_code)]
 
 mod harness;
+mod pipeline;
+mod plugin_ml_code;
+mod plugin_model_scan;
+mod plugin_pip_audit;
 mod plugin_provenance;
+mod plugin_secrets;
 mod plugin_signature;
+mod sandbox;

@@ -55,16 +55,16 @@ impl Gate for Hostile {
                 }
             }
             "alloc-4gib" => {
-                let mut v: Vec<u8> = Vec::new();
-                v.try_reserve_exact(4 << 30)
-                    .map_err(|e| GateError::new("oom", format!("allocation refused: {e}")))?;
-                v.resize(4 << 30, 1);
-                escaped("allocated", format!("{} bytes", v.len()))
-            }
-            "alloc-vec" => {
-                // `vec!` aborts (traps) instead of returning an error.
-                let v = vec![1u8; 4 << 30];
-                escaped("allocated", format!("{} bytes", v.len()))
+                // wasm32 caps one allocation at 2 GiB (isize::MAX), so take
+                // 4 GiB as four 1 GiB vectors, touching every page.
+                let mut keep: Vec<Vec<u8>> = Vec::new();
+                for _ in 0..4 {
+                    let mut v: Vec<u8> = Vec::with_capacity(1 << 30);
+                    v.resize(1 << 30, 1);
+                    keep.push(v);
+                }
+                let total: usize = keep.iter().map(Vec::len).sum();
+                escaped("allocated", format!("{total} bytes"))
             }
             "read-passwd" => escaped("read /etc/passwd", read_to_string("/etc/passwd")?),
             "dotdot" => {
@@ -82,11 +82,6 @@ impl Gate for Hostile {
                 let path = format!("{}/written-by-plugin", input.display());
                 std::fs::write(&path, b"x").map_err(|e| GateError::io(&path, e))?;
                 escaped("wrote into input", path)
-            }
-            "tcp" => {
-                let stream = std::net::TcpStream::connect("127.0.0.1:9")
-                    .map_err(|e| GateError::new("network", format!("connect: {e}")))?;
-                escaped("connected", format!("{stream:?}"))
             }
             "env" => {
                 let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
@@ -108,6 +103,12 @@ impl Gate for Hostile {
                     .map(|i| Finding::new("flood", Severity::Low, format!("finding {i}")))
                     .collect();
                 Ok(GateResult::from_findings(findings, "flood"))
+            }
+            "findings-20k" => {
+                let findings = (0..20_000u32)
+                    .map(|i| Finding::new("many", Severity::Low, format!("finding {i}")))
+                    .collect();
+                Ok(GateResult::from_findings(findings, "many"))
             }
             "log-flood" => {
                 for i in 0..10_000_000u32 {
