@@ -166,6 +166,7 @@ fn random_bytes_never_panic() {
         b"GGUF\x03\x00\x00\x00",
         b"\x1f\x8b",
         b"\x08\x07",
+        b"7z\xbc\xaf\x27\x1c\x00\x04",
     ];
     for i in 0..iterations(2_000) {
         let mut v = prefixes[i % prefixes.len()].to_vec();

@@ -136,7 +136,10 @@ pub(super) const DANGEROUS_MODULES: &[(&str, &str)] = &[
     ("torch.ops", "calls arbitrary registered operators"),
     ("torch.testing", "test helpers that run code"),
     ("torch.utils.bottleneck", "runs code under profilers"),
-    ("torch.fx.experimental.symbolic_shapes", "evaluates guard expressions"),
+    (
+        "torch.fx.experimental.symbolic_shapes",
+        "evaluates guard expressions",
+    ),
     ("test.support", "CPython test helpers that run processes"),
     ("numpy.f2py", "compiles and runs code"),
     ("numpy.distutils", "builds and runs code"),
