@@ -5,6 +5,7 @@
 
 mod harness;
 mod pipeline;
+mod plugin_data_poisoning;
 mod plugin_ml_code;
 mod plugin_model_scan;
 mod plugin_pip_audit;
