@@ -105,8 +105,7 @@ fn plugin(ctx: &mut Ctx<'_>, env: &Env<'_>, id: &str, raw: &RawGate) -> Option<P
     };
     let at = format!("{base}.plugin");
     if let Some(name) = text.strip_prefix("builtin:") {
-        if let Some(pin) = &raw.sha256 {
-            let _ = pin;
+        if raw.sha256.is_some() {
             ctx.error_at(
                 &format!("{base}.sha256"),
                 "a built-in plugin takes no `sha256` pin",
