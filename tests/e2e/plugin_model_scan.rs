@@ -21,7 +21,10 @@ fn scan(models: &Path, sets: &[&str]) -> (i32, serde_json::Value) {
 }
 
 fn findings(json: &serde_json::Value) -> Vec<serde_json::Value> {
-    json["gates"][0]["findings"].as_array().cloned().unwrap_or_default()
+    json["gates"][0]["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[test]
@@ -37,8 +40,20 @@ fn model_scan_fails_a_torch_zip_with_a_payload_and_names_the_global() {
     assert_eq!(hit["severity"], "critical");
     assert_eq!(hit["properties"]["global"], "posix.system");
     assert_eq!(hit["properties"]["member"], "archive/data.pkl");
-    assert!(hit["properties"]["offset"].as_str().unwrap().parse::<u64>().is_ok());
-    assert!(hit["location"]["path"].as_str().unwrap().ends_with("torch_zip.pt"), "{hit}");
+    assert!(
+        hit["properties"]["offset"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .is_ok()
+    );
+    assert!(
+        hit["location"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("torch_zip.pt"),
+        "{hit}"
+    );
 }
 
 #[test]
@@ -55,26 +70,44 @@ fn model_scan_passes_the_benign_corpus() {
 #[test]
 fn model_scan_unknown_global_policy_is_configurable() {
     let dir = temp_dir();
-    std::fs::copy(fixture("malicious/unknown_main_global.pkl"), dir.path().join("m.pkl")).unwrap();
+    std::fs::copy(
+        fixture("malicious/unknown_main_global.pkl"),
+        dir.path().join("m.pkl"),
+    )
+    .unwrap();
     let (code, json) = scan(dir.path(), &[]);
     assert_eq!(code, 1);
     assert_eq!(findings(&json)[0]["rule_id"], "pickle-unknown-global");
     assert_eq!(findings(&json)[0]["severity"], "high");
-    let (code, _) = scan(dir.path(), &["allow_globals=[__main__.Backdoor]"]);
+    let (code, _) = scan(dir.path(), &["allow_globals=__main__.Backdoor"]);
     assert_eq!(code, 0);
     let (_, json) = scan(dir.path(), &["unknown_globals=medium"]);
     assert_eq!(findings(&json)[0]["severity"], "medium");
     // The allowlist never overrides the dangerous list.
-    std::fs::copy(fixture("malicious/global_pip_main.pkl"), dir.path().join("p.pkl")).unwrap();
-    let (code, _) = scan(dir.path(), &["allow_globals=[pip.*, __main__.*]"]);
+    std::fs::copy(
+        fixture("malicious/global_pip_main.pkl"),
+        dir.path().join("p.pkl"),
+    )
+    .unwrap();
+    let (code, _) = scan(dir.path(), &["allow_globals=pip.*,__main__.*"]);
     assert_eq!(code, 1);
 }
 
 #[test]
 fn model_scan_require_safetensors_flags_benign_pickles() {
-    let (code, json) = scan(&fixture("benign/state_dict.pt"), &["require_safetensors=true"]);
+    let (code, json) = scan(
+        &fixture("benign/state_dict.pt"),
+        &["require_safetensors=true"],
+    );
     assert_eq!(code, 1);
-    assert!(findings(&json).iter().any(|f| f["rule_id"] == "safetensors-required"));
-    let (code, _) = scan(&fixture("benign/model.safetensors"), &["require_safetensors=true"]);
+    assert!(
+        findings(&json)
+            .iter()
+            .any(|f| f["rule_id"] == "safetensors-required")
+    );
+    let (code, _) = scan(
+        &fixture("benign/model.safetensors"),
+        &["require_safetensors=true"],
+    );
     assert_eq!(code, 0);
 }

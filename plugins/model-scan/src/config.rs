@@ -3,7 +3,7 @@
 //! ```yaml
 //! with:
 //!   unknown_globals: high        # high | medium | allow
-//!   allow_globals: [mypkg.models.*, mypkg.utils.Vocab]
+//!   allow_globals: [mypkg.models.*, mypkg.utils.Vocab]   # or "a.b, c.*"
 //!   deny_globals: [collections.Counter]
 //!   require_safetensors: false   # any pickle-based model file is `high`
 //!   max_member_bytes: 268435456  # decompressed bytes kept per archive member
@@ -30,9 +30,12 @@ pub enum UnknownGlobals {
 pub struct Config {
     /// Severity policy for unknown globals.
     pub unknown_globals: UnknownGlobals,
-    /// Extra safe globals: `module.name` or `module.*`.
+    /// Extra safe globals: `module.name` or `module.*` (a list, or one
+    /// comma-separated string as `mlgate check --set` passes it).
+    #[serde(deserialize_with = "list_or_csv")]
     pub allow_globals: Vec<String>,
-    /// Extra dangerous globals: `module.name` or `module.*`.
+    /// Extra dangerous globals, same forms as `allow_globals`.
+    #[serde(deserialize_with = "list_or_csv")]
     pub deny_globals: Vec<String>,
     /// Report every pickle-based model file as `high`.
     pub require_safetensors: bool,
@@ -50,6 +53,24 @@ pub struct Config {
     pub hdf5_search_bytes: u64,
     /// Report files in formats the scanner does not know (`info`).
     pub report_unscanned: bool,
+}
+
+/// A list of strings, or one comma-separated string.
+fn list_or_csv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        List(Vec<String>),
+        Csv(String),
+    }
+    Ok(match Form::deserialize(d)? {
+        Form::List(v) => v,
+        Form::Csv(s) => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+    })
 }
 
 impl Default for Config {
@@ -77,9 +98,9 @@ pub const SCHEMA: &str = r#"{
   "properties": {
     "unknown_globals": {"enum": ["high", "medium", "allow"], "default": "high",
       "description": "Severity of a pickle global that is neither known safe nor known dangerous"},
-    "allow_globals": {"type": "array", "items": {"type": "string"},
+    "allow_globals": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}],
       "description": "Extra safe globals, `module.name` or `module.*` (never overrides the dangerous list)"},
-    "deny_globals": {"type": "array", "items": {"type": "string"},
+    "deny_globals": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}],
       "description": "Extra dangerous globals, `module.name` or `module.*`"},
     "require_safetensors": {"type": "boolean", "default": false,
       "description": "Report every pickle-based model file as high"},
@@ -102,6 +123,10 @@ mod tests {
         assert_eq!(c.unknown_globals, UnknownGlobals::Medium);
         assert_eq!(c.max_depth, 8);
         assert!(serde_json::from_str::<Config>(r#"{"unknown_global": "medium"}"#).is_err());
+        let c: Config = serde_json::from_str(r#"{"allow_globals": "a.b, c.*"}"#).unwrap();
+        assert_eq!(c.allow_globals, ["a.b", "c.*"]);
+        let c: Config = serde_json::from_str(r#"{"deny_globals": ["x.y"]}"#).unwrap();
+        assert_eq!(c.deny_globals, ["x.y"]);
         let schema: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
         assert_eq!(schema["type"], "object");
     }
