@@ -87,7 +87,12 @@ pub fn sniff(head: &[u8], len: u64) -> Kind {
         if n >= 2 && n <= len.saturating_sub(8) && head[8] == b'{' {
             return Kind::SafeTensors;
         }
-        if head[8] == b'{' && (head[9] == b'"' || head[9] == b'}') && n > 0 {
+        // A header length past the end is still SafeTensors (and invalid),
+        // unless the "length" is text: indented JSON is not SafeTensors.
+        let text = head[..8]
+            .iter()
+            .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+        if head[8] == b'{' && (head[9] == b'"' || head[9] == b'}') && n > 0 && !text {
             return Kind::SafeTensors;
         }
     }
@@ -131,5 +136,9 @@ mod tests {
         st.extend(b"{}  ");
         assert_eq!(sniff(&st, 12), Kind::SafeTensors);
         assert_eq!(sniff(b"\x7fELF", 4), Kind::Unknown);
+        assert_eq!(sniff(b"        {\"a\": 1}", 16), Kind::Json);
+        let mut huge = (1u64 << 60).to_le_bytes().to_vec();
+        huge.extend(b"{\"a\":1}");
+        assert_eq!(sniff(&huge, 15), Kind::SafeTensors);
     }
 }
