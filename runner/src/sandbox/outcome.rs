@@ -153,6 +153,11 @@ pub(super) fn classify(err: wasmtime::Error, limits: &Limits, output: &str) -> G
                     GateFailure::Trap("unreachable instruction (the plugin aborted)".to_string())
                 }
             },
+            // Rust keeps its stack in linear memory below the data: a deep
+            // recursion there ends in an out-of-bounds access.
+            wasmtime::Trap::MemoryOutOfBounds => GateFailure::Trap(
+                "out-of-bounds memory access (a bug or a stack overflow in the plugin)".to_string(),
+            ),
             other => GateFailure::Trap(other.to_string()),
         };
     }

@@ -33,6 +33,12 @@ fn recurse(depth: u64, buf: &mut [u8; 256]) -> u64 {
     recurse(depth + 1, &mut local) + local[1] as u64
 }
 
+#[inline(never)]
+#[allow(unconditional_recursion)]
+fn plain_recurse(depth: u64) -> u64 {
+    std::hint::black_box(plain_recurse(std::hint::black_box(depth + 1))) + 1
+}
+
 impl Gate for Hostile {
     fn describe() -> PluginInfo {
         PluginInfo::new("hostile", "0.1.0", "Sandbox abuse for tests")
@@ -96,6 +102,12 @@ impl Gate for Hostile {
             "stack-overflow" => {
                 let mut buf = [0u8; 256];
                 let n = recurse(0, &mut buf);
+                escaped("recursion ended", n.to_string())
+            }
+            "deep-recursion" => {
+                // No address-taken locals: this overflows the wasm call stack
+                // itself rather than the shadow stack in linear memory.
+                let n = plain_recurse(std::hint::black_box(0));
                 escaped("recursion ended", n.to_string())
             }
             "findings-flood" => {
