@@ -66,7 +66,7 @@ pub struct Outcome {
 /// Withdrawn records never match. To match one record many times, build a
 /// [`Compiled`] once instead.
 pub fn evaluate(record: &Record, name: &str, installed: &Installed) -> Outcome {
-    Compiled::new(record).evaluate(&normalize(name), installed)
+    Compiled::build(record, false).evaluate(&normalize(name), installed)
 }
 
 /// Event kinds in tie order: closing events before `introduced`.
@@ -93,21 +93,32 @@ pub struct Compiled {
 #[derive(Debug, Clone)]
 struct CompiledEntry {
     name: String,
+    /// Parsed `versions`, sorted (empty when kept lazy in `unparsed`).
     listed: Vec<Version>,
+    /// `versions` entries that are not PEP 440 (exact-string matches only).
     listed_raw: Vec<String>,
+    /// `versions` left unparsed for a one-shot match (see [`lazy_listed`]).
+    unparsed: Vec<String>,
     ranges: Vec<Events>,
     fixes: Vec<Version>,
 }
 
 impl Compiled {
-    /// Prepare `record` (its PyPI entries only).
+    /// Prepare `record` (its PyPI entries only) for many matches.
     pub fn new(record: &Record) -> Self {
+        Self::build(record, true)
+    }
+
+    /// `parse_lists: false` keeps `versions` as text, for a single match
+    /// that only parses the entries a cheap test cannot rule out.
+    fn build(record: &Record, parse_lists: bool) -> Self {
         let entries = record
             .affected
             .iter()
             .filter_map(|entry| {
                 let package = entry.package.as_ref()?;
-                is_pypi(&package.ecosystem).then(|| compile_entry(entry, normalize(&package.name)))
+                is_pypi(&package.ecosystem)
+                    .then(|| compile_entry(entry, normalize(&package.name), parse_lists))
             })
             .collect();
         Compiled {
@@ -140,10 +151,15 @@ impl Compiled {
     }
 }
 
-fn compile_entry(entry: &Affected, name: String) -> CompiledEntry {
+fn compile_entry(entry: &Affected, name: String, parse_lists: bool) -> CompiledEntry {
     let mut listed = Vec::new();
     let mut listed_raw = Vec::new();
-    for text in &entry.versions {
+    let unparsed = if parse_lists {
+        Vec::new()
+    } else {
+        entry.versions.clone()
+    };
+    for text in entry.versions.iter().filter(|_| parse_lists) {
         match parse_version(text) {
             Some(v) => listed.push(v),
             None => listed_raw.push(text.trim().to_string()),
@@ -172,6 +188,7 @@ fn compile_entry(entry: &Affected, name: String) -> CompiledEntry {
         name,
         listed,
         listed_raw,
+        unparsed,
         ranges,
         fixes,
     }
@@ -182,7 +199,8 @@ impl CompiledEntry {
         let mut hit = match &installed.parsed {
             Some(v) => self.listed.binary_search(v).is_ok(),
             None => false,
-        } || self.listed_raw.iter().any(|raw| *raw == installed.raw);
+        } || self.listed_raw.contains(&installed.raw)
+            || lazy_listed(&self.unparsed, installed);
         match &installed.parsed {
             Some(v) => {
                 for range in &self.ranges {
@@ -200,6 +218,39 @@ impl CompiledEntry {
         }
         hit
     }
+}
+
+/// Whether `installed` is in a `versions` list kept as text. An entry whose
+/// leading release number differs from the installed one cannot be equal
+/// (PEP 440 reads it as an integer, after an optional `v`, with no epoch), so
+/// only the rest is parsed.
+fn lazy_listed(list: &[String], installed: &Installed) -> bool {
+    let first = installed
+        .parsed
+        .as_ref()
+        .filter(|v| v.epoch() == 0)
+        .and_then(|v| v.release().first().copied());
+    list.iter().any(|text| {
+        let t = text.trim();
+        if t == installed.raw {
+            return true;
+        }
+        if let Some(first) = first
+            && !t.contains('!')
+        {
+            let body = t.strip_prefix(['v', 'V']).unwrap_or(t);
+            let digits = body.bytes().take_while(u8::is_ascii_digit).count();
+            if let Ok(n) = body[..digits].parse::<u64>()
+                && n != first
+            {
+                return false;
+            }
+        }
+        match (parse_version(t), &installed.parsed) {
+            (Some(listed), Some(v)) => listed == *v,
+            _ => false,
+        }
+    })
 }
 
 fn is_version_range(range: &Range) -> bool {

@@ -65,6 +65,23 @@ fn matcher_agrees_with_packaging_on_every_pair() {
                     .collect()
             })
             .unwrap_or_default();
+        if pairs % 20 == 0 {
+            // The one-shot path (lazy `versions` lists) must agree as well.
+            let lazy: BTreeSet<&str> = by_name
+                .get(package)
+                .map(|records| {
+                    records
+                        .iter()
+                        .filter(|(r, _)| super::matcher::evaluate(r, package, &installed).affected)
+                        .map(|(r, _)| r.id.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert_eq!(
+                lazy, got,
+                "{package} {version}: one-shot and compiled matching differ"
+            );
+        }
         pairs += 1;
         affected += usize::from(!want.is_empty());
         if got != want {
