@@ -52,7 +52,8 @@ time_best() {
   local best_wall="" best_cpu=""
   for _ in $(seq 1 "$runs"); do
     local out
-    out=$( { /usr/bin/env time -f "%e %U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    /usr/bin/env time -o "$work/time.txt" -f "%e %U %S" "$@" >/dev/null 2>&1
+    out=$(tail -1 "$work/time.txt")
     local wall cpu
     wall=$(echo "$out" | awk '{print $1}')
     cpu=$(echo "$out" | awk '{printf "%.2f", $2 + $3}')
@@ -72,7 +73,7 @@ read -r mg_wall mg_cpu < <(time_best "$mlgate" check signature --input "model=$w
   --input "signature=$work/model.sig" --input "public_key=$keys/p256.pub" --format json)
 read -r sha_wall _ < <(time_best sha256sum "$work/model/shard-1.bin")
 
-echo "model: $size_mib MiB in $files files, $(nproc) cores, best of $runs, warm cache"
+echo "model: $size_mib MiB in $files files, $(nproc) cores, load average $(cut -d" " -f1-3 /proc/loadavg), best of $runs, warm cache"
 echo "model_signing verify key : wall ${ms_wall}s  cpu ${ms_cpu}s"
 echo "mlgate check signature   : wall ${mg_wall}s  cpu ${mg_cpu}s  ($mlgate)"
 awk "BEGIN{printf \"speed-up (wall)          : %.2fx\n\", $ms_wall / $mg_wall}"

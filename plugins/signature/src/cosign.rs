@@ -208,4 +208,40 @@ mod tests {
             verify_blob(&fx("cosign/blob.bin"), "sig", b"%%%", &key("keys/p256.pub")).unwrap();
         assert_eq!(out.findings[0].rule_id, rules::BUNDLE_INVALID);
     }
+
+    #[test]
+    fn message_signature_bundles_and_legacy_cosign_bundles() {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let sig = std::fs::read_to_string(fx("cosign/blob.sig")).unwrap();
+        let blob = std::fs::read(fx("cosign/blob.bin")).unwrap();
+        let digest = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&blob));
+        let bundle = serde_json::json!({
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {"publicKey": {"hint": ""}, "tlogEntries": []},
+            "messageSignature": {"messageDigest": {"algorithm": "SHA2_256", "digest": digest}, "signature": sig.trim()},
+        });
+        let text = serde_json::to_vec(&bundle).unwrap();
+        let trust = Trust::Key(key("keys/p256.pub"));
+        let out =
+            crate::verify::verify_model(&fx("cosign/blob.bin"), "b", &text, &trust, &[], None)
+                .unwrap();
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        let out =
+            crate::verify::verify_model(&fx("single.bin"), "b", &text, &trust, &[], None).unwrap();
+        assert!(out.findings.is_empty(), "same bytes: {:?}", out.findings);
+        let out =
+            crate::verify::verify_model(&fx("model/config.json"), "b", &text, &trust, &[], None)
+                .unwrap();
+        assert_eq!(out.findings[0].rule_id, rules::DIGEST_MISMATCH);
+        let legacy = serde_json::json!({"base64Signature": sig.trim(), "cert": ""});
+        let out = verify_blob(
+            &fx("cosign/blob.bin"),
+            "b",
+            &serde_json::to_vec(&legacy).unwrap(),
+            &key("keys/p256.pub"),
+        )
+        .unwrap();
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+    }
 }
