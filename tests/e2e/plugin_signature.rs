@@ -23,7 +23,12 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn check(model: &Path, sig: &Path, trust: (&str, &Path), sets: &[&str]) -> (i32, serde_json::Value) {
+fn check(
+    model: &Path,
+    sig: &Path,
+    trust: (&str, &Path),
+    sets: &[&str],
+) -> (i32, serde_json::Value) {
     let mut args = vec![
         "--input".to_string(),
         format!("model={}", model.display()),
@@ -48,18 +53,33 @@ fn findings(json: &serde_json::Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["rule_id"].as_str().unwrap().to_string(), f["message"].as_str().unwrap().to_string()))
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
 #[test]
 fn signature_key_mode_passes_on_model_signing_bundles() {
     for c in ["p256", "p384", "p521"] {
-        let (code, json) = check(&fx("model"), &fx(&format!("sigs/key-{c}.sig")), ("public_key", &fx(&format!("keys/{c}.pub"))), &[]);
+        let (code, json) = check(
+            &fx("model"),
+            &fx(&format!("sigs/key-{c}.sig")),
+            ("public_key", &fx(&format!("keys/{c}.pub"))),
+            &[],
+        );
         assert_eq!(code, 0, "{c}: {json}");
         assert_eq!(json["gates"][0]["status"], "pass");
     }
-    let (code, json) = check(&fx("model"), &fx("sigs/sharded-p256.sig"), ("public_key", &fx("keys/p256.pub")), &[]);
+    let (code, json) = check(
+        &fx("model"),
+        &fx("sigs/sharded-p256.sig"),
+        ("public_key", &fx("keys/p256.pub")),
+        &[],
+    );
     assert_eq!(code, 0, "{json}");
 }
 
@@ -71,7 +91,12 @@ fn signature_tampered_model_names_each_file() {
     std::fs::write(model.join("weights.bin"), b"trojaned").unwrap();
     std::fs::write(model.join("extra.pkl"), b"x").unwrap();
     std::fs::remove_file(model.join("README.md")).unwrap();
-    let (code, json) = check(&model, &fx("sigs/key-p256.sig"), ("public_key", &fx("keys/p256.pub")), &[]);
+    let (code, json) = check(
+        &model,
+        &fx("sigs/key-p256.sig"),
+        ("public_key", &fx("keys/p256.pub")),
+        &[],
+    );
     assert_eq!(code, 1, "{json}");
     let got = findings(&json);
     for (rule, file) in [
@@ -79,19 +104,43 @@ fn signature_tampered_model_names_each_file() {
         ("signature-file-unsigned", "extra.pkl"),
         ("signature-file-missing", "README.md"),
     ] {
-        assert!(got.iter().any(|(r, m)| r == rule && m.contains(file)), "{rule} {file}: {got:?}");
+        assert!(
+            got.iter().any(|(r, m)| r == rule && m.contains(file)),
+            "{rule} {file}: {got:?}"
+        );
     }
     // The extra file is allowed once listed in ignore_paths.
-    let (_, json) = check(&model, &fx("sigs/key-p256.sig"), ("public_key", &fx("keys/p256.pub")), &["ignore_paths=extra.pkl,other"]);
-    assert!(!findings(&json).iter().any(|(r, _)| r == "signature-file-unsigned"));
+    let (_, json) = check(
+        &model,
+        &fx("sigs/key-p256.sig"),
+        ("public_key", &fx("keys/p256.pub")),
+        &["ignore_paths=extra.pkl,other"],
+    );
+    assert!(
+        !findings(&json)
+            .iter()
+            .any(|(r, _)| r == "signature-file-unsigned")
+    );
 }
 
 #[test]
 fn signature_wrong_key_and_bad_bundles_fail() {
     let cases = [
-        ("sigs/key-p256.sig", "keys/other.pub", "signature-untrusted-key"),
-        ("sigs/tampered-badsig.sig", "keys/p256.pub", "signature-invalid"),
-        ("sigs/tampered-mediatype.sig", "keys/p256.pub", "signature-unsupported-media-type"),
+        (
+            "sigs/key-p256.sig",
+            "keys/other.pub",
+            "signature-untrusted-key",
+        ),
+        (
+            "sigs/tampered-badsig.sig",
+            "keys/p256.pub",
+            "signature-invalid",
+        ),
+        (
+            "sigs/tampered-mediatype.sig",
+            "keys/p256.pub",
+            "signature-unsupported-media-type",
+        ),
     ];
     for (sig, key, rule) in cases {
         let (code, json) = check(&fx("model"), &fx(sig), ("public_key", &fx(key)), &[]);
@@ -103,28 +152,67 @@ fn signature_wrong_key_and_bad_bundles_fail() {
 #[test]
 fn signature_certificate_mode_and_expiry() {
     let at = "verify_time=2027-01-15T00:00:00Z";
-    let (code, json) = check(&fx("model"), &fx("sigs/cert.sig"), ("certificate_chain", &fx("pki/root.crt")), &[at]);
+    let (code, json) = check(
+        &fx("model"),
+        &fx("sigs/cert.sig"),
+        ("certificate_chain", &fx("pki/root.crt")),
+        &[at],
+    );
     assert_eq!(code, 0, "{json}");
-    let (code, json) = check(&fx("model"), &fx("sigs/cert-rogue.sig"), ("certificate_chain", &fx("pki/root.crt")), &[at]);
-    assert_eq!((code, findings(&json)[0].0.as_str()), (1, "signature-cert-untrusted"));
-    let (code, json) = check(&fx("model"), &fx("sigs/cert.sig"), ("certificate_chain", &fx("pki/root.crt")), &["verify_time=2100-01-01T00:00:00Z"]);
-    assert_eq!((code, findings(&json)[0].0.as_str()), (1, "signature-cert-expired"));
+    let (code, json) = check(
+        &fx("model"),
+        &fx("sigs/cert-rogue.sig"),
+        ("certificate_chain", &fx("pki/root.crt")),
+        &[at],
+    );
+    assert_eq!(
+        (code, findings(&json)[0].0.as_str()),
+        (1, "signature-cert-untrusted")
+    );
+    let (code, json) = check(
+        &fx("model"),
+        &fx("sigs/cert.sig"),
+        ("certificate_chain", &fx("pki/root.crt")),
+        &["verify_time=2100-01-01T00:00:00Z"],
+    );
+    assert_eq!(
+        (code, findings(&json)[0].0.as_str()),
+        (1, "signature-cert-expired")
+    );
 }
 
 #[test]
 fn signature_cosign_blob() {
-    let (code, json) = check(&fx("cosign/blob.bin"), &fx("cosign/blob.sig"), ("public_key", &fx("keys/p256.pub")), &[]);
+    let (code, json) = check(
+        &fx("cosign/blob.bin"),
+        &fx("cosign/blob.sig"),
+        ("public_key", &fx("keys/p256.pub")),
+        &[],
+    );
     assert_eq!(code, 0, "{json}");
-    let (code, json) = check(&fx("single.bin"), &fx("cosign/blob.sig"), ("public_key", &fx("keys/other.pub")), &[]);
-    assert_eq!((code, findings(&json)[0].0.as_str()), (1, "signature-invalid"));
+    let (code, json) = check(
+        &fx("single.bin"),
+        &fx("cosign/blob.sig"),
+        ("public_key", &fx("keys/other.pub")),
+        &[],
+    );
+    assert_eq!(
+        (code, findings(&json)[0].0.as_str()),
+        (1, "signature-invalid")
+    );
 }
 
 #[test]
 fn signature_without_trust_input_is_an_error() {
-    let (code, json, _) = check_json("signature", &[
-        "--input", &format!("model={}", fx("model").display()),
-        "--input", &format!("signature={}", fx("sigs/key-p256.sig").display()),
-    ]);
+    let (code, json, _) = check_json(
+        "signature",
+        &[
+            "--input",
+            &format!("model={}", fx("model").display()),
+            "--input",
+            &format!("signature={}", fx("sigs/key-p256.sig").display()),
+        ],
+    );
     assert_eq!(code, 1, "{json}");
     assert_eq!(json["gates"][0]["status"], "error");
 }
