@@ -4,6 +4,7 @@
 //! the `.ipynb` JSON text) with the cell index as a property.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
 use mlgate_plugin_sdk::{Finding, Severity};
@@ -50,16 +51,16 @@ pub fn scan_file(
         return Ok(());
     }
     let shown = path.to_string_lossy().into_owned();
-    let size = std::fs::metadata(path)?.len();
-    if size > filters.max_file_bytes {
-        out.push(skipped(
-            &shown,
-            relative,
-            &format!("{size} bytes is over max_file_bytes"),
-        ));
+    // One open and read per file (no separate stat): WASI calls dominate
+    // on trees of many small files.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(filters.max_file_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > filters.max_file_bytes {
+        out.push(skipped(&shown, relative, "larger than max_file_bytes"));
         return Ok(());
     }
-    let bytes = std::fs::read(path)?;
     let text = String::from_utf8_lossy(&bytes);
     if !prefilter.is_match(&text) {
         stats.prefiltered += 1;
