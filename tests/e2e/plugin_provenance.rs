@@ -105,8 +105,14 @@ fn provenance_reports_the_tampered_copy_exactly() {
         .iter()
         .find(|f| f["rule_id"] == "provenance-changed")
         .unwrap();
-    assert_eq!(changed["properties"]["expected"].as_str().unwrap().len(), 64);
-    assert_ne!(changed["properties"]["expected"], changed["properties"]["actual"]);
+    assert_eq!(
+        changed["properties"]["expected"].as_str().unwrap().len(),
+        64
+    );
+    assert_ne!(
+        changed["properties"]["expected"],
+        changed["properties"]["actual"]
+    );
 }
 
 #[test]
