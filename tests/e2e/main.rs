@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+mod custom_plugins;
 mod harness;
 mod pipeline;
 mod plugin_data_poisoning;

@@ -28,6 +28,8 @@ pub enum PluginCommand {
         /// The component.
         file: PathBuf,
     },
+    /// Write a ready plugin project in `./NAME` (Rust or Python).
+    New(super::plugin_new::NewArgs),
 }
 
 fn bytes_of(plugin: &str) -> Result<PluginBytes, u8> {
@@ -50,6 +52,7 @@ pub fn run(cmd: PluginCommand) -> u8 {
             }
             Err(e) => usage_error(e),
         },
+        PluginCommand::New(args) => super::plugin_new::run(args),
     }
 }
 

@@ -10,6 +10,7 @@ mod inspect;
 mod manifest;
 mod output;
 mod plan;
+mod plugin_new;
 mod run;
 
 use std::path::PathBuf;
