@@ -6,6 +6,8 @@
 //! 2 the command could not run (bad pipeline, bad arguments, missing file).
 
 mod check;
+mod export;
+mod hook;
 mod inspect;
 mod manifest;
 mod output;
@@ -53,6 +55,11 @@ pub enum Command {
     /// Provenance manifests.
     #[command(subcommand)]
     Manifest(manifest::ManifestCommand),
+    /// Export the pipeline as a GitHub Actions or Argo workflow (one job per gate).
+    Export(export::ExportArgs),
+    /// Git hooks.
+    #[command(subcommand)]
+    Hook(hook::HookCommand),
 }
 
 /// Which pipeline and project.
@@ -109,6 +116,8 @@ pub fn execute(cli: Cli) -> u8 {
         Command::Validate(args) => plan::validate(args),
         Command::Plugin(cmd) => inspect::run(cmd),
         Command::Manifest(cmd) => manifest::run(cmd),
+        Command::Export(args) => export::run(args),
+        Command::Hook(cmd) => hook::run(cmd),
     }
 }
 

@@ -38,22 +38,47 @@ pub fn tokio_runtime() -> Result<tokio::runtime::Runtime, u8> {
 
 /// Write the report; returns the run's exit status (or 2 if writing failed).
 pub fn emit(report: &RunReport, args: &OutputArgs) -> u8 {
-    let format = args.format.unwrap_or(Format::Human);
+    emit_with(report, args, &report::Context::default())
+}
+
+/// Whether we run as a GitHub Actions step.
+fn in_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// [`emit`] with the pipeline context (SARIF locations, the Mermaid DAG,
+/// rule help). Under GitHub Actions the console format is `github` (unless
+/// `--format` says otherwise), and it also writes the job summary and step
+/// outputs.
+pub fn emit_with(report: &RunReport, args: &OutputArgs, ctx: &report::Context) -> u8 {
+    let console = if in_github_actions() {
+        Format::Github
+    } else {
+        Format::Human
+    };
+    let format = args.format.unwrap_or(console);
+    let mut github_step = format == Format::Github;
     match &args.output {
         Some(path) => {
-            let text = report::render(report, format, false);
+            let text = report::render_with(report, format, false, ctx);
             if let Err(e) = std::fs::write(path, text) {
                 return usage_error(format!("cannot write {}: {e}", path.display()));
             }
             if format != Format::Human || !args.quiet {
                 let tty = std::io::stdout().is_terminal();
-                print!("{}", report::render(report, Format::Human, tty));
+                print!("{}", report::render_with(report, console, tty, ctx));
+                github_step |= console == Format::Github;
             }
         }
         None => {
             let tty = std::io::stdout().is_terminal();
-            print!("{}", report::render(report, format, tty));
+            print!("{}", report::render_with(report, format, tty, ctx));
         }
+    }
+    if github_step
+        && let Err(e) = report::github::write_step_files(report, ctx, args.output.as_deref())
+    {
+        eprintln!("warning: {e}");
     }
     report.exit_code()
 }

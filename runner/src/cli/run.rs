@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::output::{emit, observer, runtime, tokio_runtime};
+use super::output::{emit_with, observer, runtime, tokio_runtime};
 use super::{EXIT_USAGE, PipelineArgs, RunArgs, usage_error};
 use crate::diagnostic::Diagnostics;
 use crate::model::{Pipeline, Stage};
@@ -96,6 +96,7 @@ fn run_inner(args: RunArgs) -> Result<u8, u8> {
     let Loaded { pipeline, graph } = load(&args.pipeline)?;
     let stage = args.stage.as_deref().and_then(Stage::parse);
     let selection = graph.select(stage, &args.only).map_err(usage_error)?;
+    let sinks = crate::tickets::parse(&pipeline.tickets).map_err(usage_error)?;
     let (suppress, expired) = suppressions(&pipeline.project_dir)?;
     let needs: Vec<Vec<usize>> = (0..pipeline.gates.len())
         .map(|i| graph.needs(i).to_vec())
@@ -123,10 +124,11 @@ fn run_inner(args: RunArgs) -> Result<u8, u8> {
     let runtime = runtime()?;
     let tokio = tokio_runtime()?;
     let tickets = pipeline.tickets.len();
+    let commit = options.git_commit.clone();
     let pipeline = Arc::new(pipeline);
     let mut report = tokio.block_on(scheduler::run(
-        runtime,
-        pipeline,
+        runtime.clone(),
+        pipeline.clone(),
         Arc::new(needs),
         &selection,
         options,
@@ -141,5 +143,16 @@ fn run_inner(args: RunArgs) -> Result<u8, u8> {
             .skipped_side_effects
             .push("audit log append".to_string());
     }
-    Ok(emit(&report, &args.output))
+    // Issue 7: SARIF/GitHub/Markdown context and gate failure tickets.
+    let describe = args.output.format == Some(crate::report::Format::Sarif)
+        || (!sinks.is_empty() && !args.dry_run);
+    let ctx = crate::report::sarif::context(&pipeline, &graph, &runtime, &tokio, describe);
+    crate::tickets::report_outcome(crate::tickets::after_run(
+        &sinks,
+        &mut report,
+        &ctx,
+        commit.as_deref(),
+        args.dry_run,
+    ));
+    Ok(emit_with(&report, &args.output, &ctx))
 }
