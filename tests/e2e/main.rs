@@ -5,6 +5,7 @@
 
 mod custom_plugins;
 mod harness;
+mod integrations;
 mod pipeline;
 mod plugin_data_poisoning;
 mod plugin_ml_code;

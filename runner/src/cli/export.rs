@@ -29,8 +29,12 @@ pub struct ExportArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// GitHub Actions: the command that installs mlgate in each job.
-    #[arg(long, default_value = "cargo install --locked --path .")]
+    /// GitHub Actions: the command that installs mlgate in each job (the
+    /// default builds it from `runner/` of a checkout of the mlgate repository).
+    #[arg(
+        long,
+        default_value = "rustup target add wasm32-wasip2 && cargo install --locked --path runner"
+    )]
     pub install: String,
     /// Argo: the container image holding mlgate and the project.
     #[arg(long, default_value = "mlgate:latest")]
