@@ -291,7 +291,14 @@ mod tests {
             );
         }
         let sdk = include_str!("../../../plugins/sdk/Cargo.toml");
-        for line in sdk.lines().filter(|l| l.ends_with(".workspace = true")) {
+        let mut in_deps = false;
+        for line in sdk.lines() {
+            if line.starts_with('[') {
+                in_deps = line.contains("dependencies");
+            }
+            if !in_deps || !line.ends_with(".workspace = true") {
+                continue;
+            }
             let dep = line.split('.').next().unwrap();
             assert!(
                 SDK_CARGO.contains(&format!("{dep} = ")),
