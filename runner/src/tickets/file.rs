@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::ticket::Ticket;
 
-/// Write or update a ticket's files; returns the Markdown path and whether it
-/// is new.
+/// Write or update a ticket's files; returns the Markdown file's name and
+/// whether it is new.
 pub fn write(dir: &Path, ticket: &Ticket) -> Result<(String, bool), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let stem = &ticket.fingerprint[..ticket.fingerprint.len().min(16)];
@@ -48,5 +48,5 @@ pub fn write(dir: &Path, ticket: &Ticket) -> Result<(String, bool), String> {
             )
         })
         .map_err(|e| format!("cannot write {}: {e}", md.display()))?;
-    Ok((md.display().to_string(), is_new))
+    Ok((format!("{stem}.md"), is_new))
 }

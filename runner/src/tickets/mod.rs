@@ -203,7 +203,8 @@ pub fn file_sink(
             continue;
         }
         let result: Result<(String, bool), String> = match &sink.kind {
-            SinkKind::File(f) => file::write(&project.join(&f.path), t),
+            SinkKind::File(f) => file::write(&project.join(&f.path), t)
+                .map(|(name, is_new)| (format!("{}/{name}", f.path.trim_end_matches('/')), is_new)),
             SinkKind::Github(g) => {
                 let gh = github::Github::new(g, token.as_deref().unwrap_or_default())
                     .with_backoff(env.backoff);
