@@ -73,6 +73,19 @@ gates:
     inputs: { data: data.txt }
 "#;
 
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 #[test]
 fn demo_pipeline_passes() {
     let root = repo_root();
@@ -95,14 +108,7 @@ fn demo_pipeline_passes() {
 #[test]
 fn tampered_demo_dataset_fails_naming_the_file() {
     let dir = temp_dir();
-    let demo = repo_root().join("examples/demo");
-    for sub in ["data", "manifests", "models"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        for entry in std::fs::read_dir(demo.join(sub)).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
-        }
-    }
+    copy_tree(&repo_root().join("examples/demo"), dir.path());
     let csv = dir.path().join("data/train.csv");
     let text = std::fs::read_to_string(&csv).unwrap();
     std::fs::write(&csv, text.replacen("setosa", "virginica", 1)).unwrap();

@@ -107,24 +107,32 @@ mod native {
             limit = r.length;
         }
         let mut reader = file.take(limit);
-        match algorithm {
-            DigestAlgorithm::Sha256 => hash::<Sha256>(&mut reader, path),
-            DigestAlgorithm::Sha512 => hash::<Sha512>(&mut reader, path),
-            DigestAlgorithm::Blake2b512 => hash::<Blake2b512>(&mut reader, path),
+        let (digest, read) = match algorithm {
+            DigestAlgorithm::Sha256 => hash::<Sha256>(&mut reader, path)?,
+            DigestAlgorithm::Sha512 => hash::<Sha512>(&mut reader, path)?,
+            DigestAlgorithm::Blake2b512 => hash::<Blake2b512>(&mut reader, path)?,
+        };
+        // Same contract as the host: a range past the end is an error, not
+        // a shorter hash.
+        if range.is_some() && read != limit {
+            return Err(format!("{path}: range extends past the end of the file"));
         }
+        Ok(digest)
     }
 
-    fn hash<D: Digest>(reader: &mut impl Read, path: &str) -> Result<Vec<u8>, String> {
+    fn hash<D: Digest>(reader: &mut impl Read, path: &str) -> Result<(Vec<u8>, u64), String> {
         let mut hasher = D::new();
         let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
         loop {
             let n = reader.read(&mut buf).map_err(|e| format!("{path}: {e}"))?;
             if n == 0 {
                 break;
             }
+            total += n as u64;
             hasher.update(&buf[..n]);
         }
-        Ok(hasher.finalize().to_vec())
+        Ok((hasher.finalize().to_vec(), total))
     }
 }
 
@@ -151,6 +159,12 @@ mod tests {
             to_hex(ranged[0].as_ref().unwrap()),
             "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"
         );
+        let past_end = digest_batch(&[DigestJob {
+            path: p.into(),
+            algorithm: DigestAlgorithm::Sha256,
+            range: Some((2, 5)),
+        }]);
+        assert!(past_end[0].is_err());
         std::fs::remove_file(path).unwrap();
     }
 }

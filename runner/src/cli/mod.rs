@@ -14,6 +14,7 @@ mod output;
 mod plan;
 mod plugin_new;
 mod run;
+mod sign;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,8 @@ pub enum Command {
     /// Provenance manifests.
     #[command(subcommand)]
     Manifest(manifest::ManifestCommand),
+    /// Sign a model (OpenSSF model_signing v1.0 bundle, key or certificate mode).
+    Sign(sign::SignArgs),
     /// Export the pipeline as a GitHub Actions or Argo workflow (one job per gate).
     Export(export::ExportArgs),
     /// Git hooks.
@@ -116,6 +119,7 @@ pub fn execute(cli: Cli) -> u8 {
         Command::Validate(args) => plan::validate(args),
         Command::Plugin(cmd) => inspect::run(cmd),
         Command::Manifest(cmd) => manifest::run(cmd),
+        Command::Sign(args) => sign::run(args),
         Command::Export(args) => export::run(args),
         Command::Hook(cmd) => hook::run(cmd),
     }

@@ -43,7 +43,7 @@ pub fn load(args: &PipelineArgs) -> Result<Loaded, u8> {
     let path = pipeline_path(args)?;
     let builtins = plugins::builtin_names();
     let print = |d: Diagnostics| {
-        eprint!("{d}");
+        eprintln!("{d}");
         EXIT_USAGE
     };
     let pipeline = pipeline::load(&path, args.project.as_deref(), &builtins).map_err(print)?;
@@ -56,7 +56,7 @@ pub fn load(args: &PipelineArgs) -> Result<Loaded, u8> {
 fn suppressions(project: &Path) -> Result<(Option<SuppressFn>, Vec<ExpiredSuppression>), u8> {
     let today = jiff::Zoned::now().date();
     let list = policy::load(project).map_err(|d| {
-        eprint!("{d}");
+        eprintln!("{d}");
         EXIT_USAGE
     })?;
     let expired = list
