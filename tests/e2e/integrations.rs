@@ -323,3 +323,80 @@ fn hook_install_writes_an_executable_pre_commit_hook_and_keeps_foreign_ones() {
     assert!(stderr.contains("--force"), "{stderr}");
     assert_eq!(install(&["--force"]).0, 0);
 }
+
+/// actionlint checks workflows, not action metadata: check `action.yml` here
+/// (a composite action whose `run` steps name a shell, whose expressions and
+/// outputs refer to inputs and steps that exist), and that the example
+/// workflows pass only inputs the action declares.
+#[test]
+fn action_yml_is_a_well_formed_composite_action_and_the_examples_use_its_inputs() {
+    let root = repo_root();
+    let text = std::fs::read_to_string(root.join("action.yml")).unwrap();
+    let action: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+    assert_eq!(action["runs"]["using"], "composite");
+    let inputs: Vec<String> = action["inputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    let ids: Vec<&str> = steps.iter().filter_map(|s| s["id"].as_str()).collect();
+    for step in steps {
+        if step.get("run").is_some() {
+            assert!(
+                step["shell"].is_string(),
+                "composite `run` steps need `shell`: {step}"
+            );
+        }
+    }
+    for (i, _) in text.match_indices("inputs.") {
+        let name: String = text[i + 7..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        assert!(
+            inputs.contains(&name),
+            "action.yml uses undeclared input `{name}`"
+        );
+    }
+    for (i, _) in text.match_indices("steps.") {
+        let id: String = text[i + 6..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        assert!(
+            ids.contains(&id.as_str()),
+            "action.yml refers to unknown step `{id}`"
+        );
+    }
+    for entry in std::fs::read_dir(root.join("examples/github-actions")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yml") {
+            continue;
+        }
+        let wf: serde_json::Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for job in wf["jobs"].as_object().unwrap().values() {
+            for step in job["steps"].as_array().unwrap() {
+                if step["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.contains("/mlgate@"))
+                {
+                    for key in step["with"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, _)| k)
+                    {
+                        assert!(
+                            inputs.contains(key),
+                            "{}: unknown input `{key}`",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
