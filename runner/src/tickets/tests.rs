@@ -39,6 +39,7 @@ struct State {
     hooks: Vec<(Option<String>, Value)>,
     faults: VecDeque<(&'static str, Fault)>,
     requests: Vec<String>,
+    next_link: String,
 }
 
 struct Server {
@@ -158,7 +159,7 @@ fn serve(conn: TcpStream, state: &Mutex<State>) {
                 Some(Fault::BadGatewayAfter) => {
                     (502, String::new(), json!({"message": "bad gateway"}))
                 }
-                _ => (s, String::new(), r),
+                _ => (s, std::mem::take(&mut st.next_link), r),
             }
         }
     };
@@ -211,7 +212,29 @@ fn handle(
                 })
                 .cloned()
                 .collect();
-            (200, Value::Array(list))
+            // Pages of at most 30, whatever `per_page` asks, with a `Link`
+            // to the next page (as GitHub does past its page cap).
+            let page: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("page="))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1);
+            let chunk: Vec<Value> = list
+                .iter()
+                .skip((page - 1) * 30)
+                .take(30)
+                .cloned()
+                .collect();
+            let link = if page * 30 < list.len() {
+                format!(
+                    "link: <http://x/issues?page={}>; rel=\"next\"\r\n",
+                    page + 1
+                )
+            } else {
+                String::new()
+            };
+            st.next_link = link;
+            (200, Value::Array(chunk))
         }
         ("POST", []) => {
             let number = st.issues.len() as u64 + 1;
@@ -482,4 +505,45 @@ fn file_sink_is_idempotent_across_runs() {
     )
     .unwrap();
     assert!(md.starts_with("# mlgate: "), "{md}");
+}
+
+#[test]
+fn github_sink_finds_its_open_issue_past_the_first_pages() {
+    let server = Server::start();
+    let f = fixture(config::Per::Gate);
+    let s = sink(
+        json!({"sink": "github", "repo": "org/repo", "api_url": server.url, "token_env": "T"}),
+    );
+    {
+        let mut st = server.state.lock().unwrap();
+        for n in 1..=75 {
+            let body = if n == 70 {
+                format!(
+                    "older ticket\n{}",
+                    ticket::marker(&f.tickets[0].fingerprint)
+                )
+            } else {
+                format!("unrelated {n}")
+            };
+            st.issues.push(
+                json!({"number": n, "state": "open", "title": "x", "body": body,
+                "labels": [{"name": "mlgate"}]}),
+            );
+        }
+    }
+    let out = file_with(&s, &f, &[("T", TOKEN)]);
+    assert_eq!(out.failed, 0, "{:?}", out.lines);
+    let st = server.state.lock().unwrap();
+    assert_eq!(
+        st.comments.iter().filter(|(n, _)| *n == 70).count(),
+        1,
+        "{:?}",
+        st.requests
+    );
+    assert_eq!(st.issues.len(), 76, "only the other ticket is new");
+    assert!(
+        st.requests.iter().any(|r| r.contains("page=3")),
+        "{:?}",
+        st.requests
+    );
 }
