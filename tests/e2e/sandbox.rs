@@ -127,7 +127,10 @@ fn a_panic_is_an_error_with_its_message() {
 fn shadow_stack_overflow_is_contained() {
     // Recursion with big locals exhausts Rust's stack in linear memory.
     let (_, gate) = attack("stack-overflow", &[]);
-    assert_error(&gate, "out-of-bounds memory access (a bug or a stack overflow");
+    assert_error(
+        &gate,
+        "out-of-bounds memory access (a bug or a stack overflow",
+    );
 }
 
 #[test]

@@ -162,6 +162,9 @@ pub fn run(args: PlanArgs) -> u8 {
 pub fn validate(args: PipelineArgs) -> u8 {
     match load(&args) {
         Ok(Loaded { pipeline, .. }) => {
+            if let Err(e) = crate::tickets::parse(&pipeline.tickets) {
+                return usage_error(format!("{}: {e}", pipeline.file.display()));
+            }
             println!(
                 "{}: valid ({} gates)",
                 pipeline.file.display(),
