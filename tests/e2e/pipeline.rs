@@ -244,3 +244,50 @@ fn ctrl_c_stops_running_gates_and_still_reports() {
     assert_eq!(gate(&report, "spin")["reason"], "interrupted (Ctrl-C)");
     assert_eq!(gate(&report, "later")["status"], "skipped");
 }
+
+#[test]
+fn plan_shows_levels_reads_writes_and_limits() {
+    let dir = project(THREE_GATES);
+    let yaml = dir.path().join("mlgate.yaml");
+    let (code, stdout, stderr) = run(mlgate()
+        .arg("plan")
+        .arg(&yaml)
+        .arg("--project")
+        .arg(dir.path())
+        .args(["--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        plan["levels"],
+        serde_json::json!([["first"], ["second"], ["independent"]])
+    );
+    let independent = &plan["gates"][2];
+    assert_eq!(independent["reads"][0]["declared"], "data.txt");
+    assert_eq!(independent["reads"][0]["guest"], "/inputs/data");
+    assert_eq!(independent["limits"]["memory_bytes"], 512u64 << 20);
+    assert_eq!(independent["limits"]["timeout"], 120_000);
+    let (code, mermaid, _) = run(mlgate()
+        .arg("plan")
+        .arg(&yaml)
+        .arg("--project")
+        .arg(dir.path())
+        .args(["--format", "mermaid"]));
+    assert_eq!(code, 0);
+    assert!(
+        mermaid.contains("first") && mermaid.contains("-->"),
+        "{mermaid}"
+    );
+}
+
+#[test]
+fn plugin_inspect_describes_a_builtin() {
+    let (code, stdout, stderr) = run(mlgate().args(["plugin", "inspect", "provenance", "--json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let info: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(info["name"], "provenance");
+    assert_eq!(info["wit"], "mlgate:gate@0.1.0");
+    assert_eq!(info["sha256"].as_str().unwrap().len(), 64);
+    let imports = info["imports"].to_string();
+    assert!(imports.contains("mlgate:gate/host@0.1.0"), "{imports}");
+    assert!(!imports.contains("wasi:sockets"), "{imports}");
+}
