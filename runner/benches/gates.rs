@@ -23,7 +23,7 @@ fn guest() -> PathBuf {
     PathBuf::from(env!("MLGATE_GUEST_WASM_DIR")).join("mlgate_hostile.wasm")
 }
 
-fn trivial_gate(id: String, plugin: PluginRef, input: &PathBuf) -> GateSpec {
+fn trivial_gate(id: String, plugin: PluginRef, input: &std::path::Path) -> GateSpec {
     GateSpec {
         id,
         stage: Stage::Training,
@@ -32,7 +32,7 @@ fn trivial_gate(id: String, plugin: PluginRef, input: &PathBuf) -> GateSpec {
         inputs: vec![PathBinding {
             name: "data".into(),
             declared: "data.txt".into(),
-            path: input.clone(),
+            path: input.to_path_buf(),
         }],
         outputs: vec![],
         config: serde_json::json!({ "attack": "none" }),

@@ -196,17 +196,16 @@ pub async fn run(
     }
     if interrupted {
         for &i in selection {
-            if !reports.contains_key(&i) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = reports.entry(i) {
                 let gate = &pipeline.gates[i];
-                let r = GateReport::skipped(
+                slot.insert(GateReport::skipped(
                     &gate.id,
                     &gate.plugin.to_string(),
                     gate.stage,
                     gate.fail_on.to_string(),
                     "run interrupted (Ctrl-C) before this gate started".into(),
-                );
+                ));
                 order.push(i);
-                reports.insert(i, r);
             }
         }
     }
