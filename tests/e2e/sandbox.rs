@@ -226,3 +226,33 @@ fn a_component_for_another_wit_version_is_refused() {
         "built for mlgate:gate@0.2.0, but this mlgate supports mlgate:gate@0.1.0",
     );
 }
+
+#[test]
+fn a_second_run_loads_the_compiled_component_from_the_cache() {
+    let cache = temp_dir();
+    let wasm = guest("mlgate_hostile");
+    let run_once = || {
+        let mut cmd = mlgate();
+        cmd.env("MLGATE_CACHE_DIR", cache.path()).args([
+            "check",
+            &wasm,
+            "--set",
+            "attack=none",
+            "--format",
+            "json",
+            "--quiet",
+        ]);
+        let (code, stdout, stderr) = run(&mut cmd);
+        assert_eq!(code, 0, "{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        report["gates"][0]["cached"].as_bool().unwrap()
+    };
+    assert!(!run_once(), "an empty cache cannot hit");
+    assert!(run_once(), "the second run must not recompile");
+    let entries: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "one .cwasm keyed by sha256 and engine hash"
+    );
+}
