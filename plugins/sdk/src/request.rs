@@ -128,6 +128,11 @@ mod tests {
     #[test]
     fn missing_input_names_it() {
         let r = Request::for_test(serde_json::json!({}), &[]);
-        assert!(r.require_input("dataset").unwrap_err().message.contains("`dataset`"));
+        assert!(
+            r.require_input("dataset")
+                .unwrap_err()
+                .message
+                .contains("`dataset`")
+        );
     }
 }

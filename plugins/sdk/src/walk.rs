@@ -112,7 +112,13 @@ mod tests {
         let w = files(&dir, WalkLimits::default());
         let rel: Vec<_> = w.files.iter().map(|p| relative(&dir, p)).collect();
         assert_eq!(rel, vec!["a.txt", "b/c/x.txt"]);
-        let w = files(&dir, WalkLimits { max_depth: 0, max_files: 10 });
+        let w = files(
+            &dir,
+            WalkLimits {
+                max_depth: 0,
+                max_files: 10,
+            },
+        );
         assert!(w.truncated);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -12,7 +12,11 @@ use mlgate_plugin_sdk::{Finding, Gate, GateError, GateResult, PluginInfo, Reques
 struct Hostile;
 
 fn escaped(what: &str, got: String) -> Result<GateResult, GateError> {
-    let finding = Finding::new("sandbox-escape", Severity::Critical, format!("{what}: {got}"));
+    let finding = Finding::new(
+        "sandbox-escape",
+        Severity::Critical,
+        format!("{what}: {got}"),
+    );
     Ok(GateResult::from_findings(vec![finding], "ESCAPED"))
 }
 
@@ -41,8 +45,11 @@ fn plain_recurse(depth: u64) -> u64 {
 
 impl Gate for Hostile {
     fn describe() -> PluginInfo {
-        PluginInfo::new("hostile", "0.1.0", "Sandbox abuse for tests")
-            .input("data", "any input", false)
+        PluginInfo::new("hostile", "0.1.0", "Sandbox abuse for tests").input(
+            "data",
+            "any input",
+            false,
+        )
     }
 
     fn run(request: &Request) -> Result<GateResult, GateError> {
@@ -93,7 +100,10 @@ impl Gate for Hostile {
                 let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
                 let args: Vec<String> = std::env::args().collect();
                 if vars.is_empty() && args.is_empty() {
-                    Err(GateError::new("env", "no environment variables and no args"))
+                    Err(GateError::new(
+                        "env",
+                        "no environment variables and no args",
+                    ))
                 } else {
                     escaped("env", format!("vars={vars:?} args={args:?}"))
                 }

@@ -3,7 +3,6 @@
 
 wit_bindgen::generate!({ world: "gate", path: "wit" });
 
-
 struct V2;
 
 impl Guest for V2 {
