@@ -9,7 +9,7 @@
 pub mod analyze;
 pub mod config;
 pub mod files;
-pub mod notebook;
+pub use mlgate_plugin_sdk::notebook;
 pub mod resolve;
 pub mod rules;
 pub mod source;

@@ -32,6 +32,7 @@
 //! ```
 
 pub mod host;
+pub mod notebook;
 mod request;
 mod types;
 pub mod walk;

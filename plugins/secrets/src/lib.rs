@@ -9,7 +9,7 @@ pub mod checks;
 pub mod config;
 pub mod files;
 pub mod generic;
-pub mod notebook;
+pub use mlgate_plugin_sdk::notebook;
 pub mod rules;
 pub mod scan;
 

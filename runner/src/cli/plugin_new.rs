@@ -50,6 +50,10 @@ const SDK_SOURCES: &[(&str, &str)] = &[
     ("lib.rs", include_str!("../../../plugins/sdk/src/lib.rs")),
     ("host.rs", include_str!("../../../plugins/sdk/src/host.rs")),
     (
+        "notebook.rs",
+        include_str!("../../../plugins/sdk/src/notebook.rs"),
+    ),
+    (
         "request.rs",
         include_str!("../../../plugins/sdk/src/request.rs"),
     ),

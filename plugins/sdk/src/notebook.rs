@@ -1,9 +1,8 @@
-//! Notebooks (`.ipynb`): the same small JSON walker as the `secrets` gate
-//! (kept in step with `plugins/secrets/src/notebook.rs`; a candidate for the
-//! SDK), which also records the key each string sits under, so code cells'
-//! `source` can be told from outputs and markdown. A walker that decodes every string in
-//! the file while remembering, for each decoded byte, its offset in the raw
-//! JSON text. Consecutive strings of one array (a cell's `source`, an
+//! Notebooks (`.ipynb`), shared by the gates that read them (`secrets`,
+//! `ml-code`): a small JSON walker that decodes every string in the file,
+//! records the key each string sits under (so code cells' `source` can be
+//! told from outputs and markdown), and remembers, for each decoded byte,
+//! its offset in the raw JSON text. Consecutive strings of one array (a cell's `source`, an
 //! output's `text`) are joined, as Jupyter joins them, so a key split over
 //! source lines is still one text. Findings then point at the line of the
 //! raw `.ipynb` (what editors show) and carry the cell index.
