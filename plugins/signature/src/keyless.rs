@@ -169,7 +169,7 @@ pub fn verify(b: &Bundle, policy: &KeylessPolicy, signed: &[u8]) -> Result<Leaf,
             format!("no transparency-log entry verifies: {}", why.join("; ")),
         )
     })?;
-    let time = policy.time.unwrap_or(entry.integrated_time);
+    let time = policy.time.unwrap_or(entry.time);
     let pool: Vec<Vec<u8>> = policy
         .root
         .authorities

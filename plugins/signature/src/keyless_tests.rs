@@ -144,6 +144,17 @@ fn transparency_log_tampering_fails() {
             }),
         ),
         (
+            // proof only: the bare integratedTime is unauthenticated and the
+            // test log's checkpoint has no timestamp line
+            "no SET, no checkpoint time",
+            Box::new(|b: &mut Value| {
+                b["verificationMaterial"]["tlogEntries"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("inclusionPromise");
+            }),
+        ),
+        (
             "SET",
             Box::new(|b: &mut Value| {
                 b["verificationMaterial"]["tlogEntries"][0]["integratedTime"] = json!("1780315300")

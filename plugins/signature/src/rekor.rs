@@ -24,11 +24,14 @@ pub struct Expected<'a> {
     pub leaf: &'a [u8],
 }
 
-/// A verified entry: its integrated time.
+/// A verified entry: its authenticated time.
 #[derive(Debug, Clone, Copy)]
 pub struct Verified {
-    /// Unix seconds at which the log integrated the entry.
-    pub integrated_time: u64,
+    /// Unix seconds at which the log vouches the entry existed: the
+    /// integrated time when a SET covers it, else the signed checkpoint's
+    /// timestamp (an upper bound). The bundle's bare `integratedTime` is not
+    /// covered by an inclusion proof, so it is never trusted alone.
+    pub time: u64,
     /// Whether an inclusion proof (with checkpoint) was verified.
     pub proof: bool,
     /// Whether a SET was verified.
@@ -86,9 +89,13 @@ pub fn root_from_proof(
     (sn == 0).then_some(r)
 }
 
+/// A verified checkpoint: tree size, root hash, and the `Timestamp:` line
+/// (Rekor v1 notes; unix seconds) when there is one.
+pub type Checkpoint = (u64, Vec<u8>, Option<u64>);
+
 /// Check a checkpoint (signed note) against the log key: returns its tree
-/// size and root hash when a signature line by this key verifies.
-pub fn checkpoint(note: &str, log: &LogKey) -> Result<(u64, Vec<u8>), String> {
+/// size, root hash and timestamp when a signature line by this key verifies.
+pub fn checkpoint(note: &str, log: &LogKey) -> Result<Checkpoint, String> {
     let key = log
         .key
         .as_ref()
@@ -105,6 +112,10 @@ pub fn checkpoint(note: &str, log: &LogKey) -> Result<(u64, Vec<u8>), String> {
     let root = root
         .and_then(|r| STANDARD.decode(r).ok())
         .ok_or("the checkpoint has no root hash")?;
+    let stamp = lines
+        .filter_map(|l| l.strip_prefix("Timestamp: "))
+        .find_map(|t| t.parse::<u64>().ok())
+        .map(|ns| ns / 1_000_000_000);
     for line in sigs.lines() {
         let Some(rest) = line.strip_prefix("\u{2014} ") else {
             continue;
@@ -119,7 +130,7 @@ pub fn checkpoint(note: &str, log: &LogKey) -> Result<(u64, Vec<u8>), String> {
             && raw[..4] == log.key_id[..4.min(log.key_id.len())]
             && key.verify(signed.as_bytes(), &raw[4..])
         {
-            return Ok((size, root));
+            return Ok((size, root, stamp));
         }
     }
     Err("no checkpoint signature by the trusted log key verifies".into())
@@ -208,14 +219,12 @@ pub fn verify_entry(
     let body = b64("canonicalizedBody", body_b64).map_err(|e| format!("{e:?}"))?;
     check_body(&body, want)?;
     let integrated_time = int(entry.get("integratedTime")).ok_or("entry without integratedTime")?;
-    if !log.valid_at(integrated_time) {
-        return Err("the log key was not valid at the entry's integrated time".into());
-    }
     let mut out = Verified {
-        integrated_time,
+        time: integrated_time,
         proof: false,
         set: false,
     };
+    let mut checkpoint_time = None;
     if let Some(set) = s(entry, &["inclusionPromise", "signedEntryTimestamp"]) {
         let log_index = int(entry.get("logIndex")).ok_or("entry without logIndex")?;
         let canonical = format!(
@@ -262,7 +271,8 @@ pub fn verify_entry(
         }
         let note =
             s(p, &["checkpoint", "envelope"]).ok_or("inclusion proof without a checkpoint")?;
-        let (cp_size, cp_root) = checkpoint(note, log)?;
+        let (cp_size, cp_root, cp_time) = checkpoint(note, log)?;
+        checkpoint_time = cp_time;
         if cp_size != size || cp_root != root {
             return Err("the checkpoint does not commit to the inclusion proof's tree".into());
         }
@@ -273,6 +283,14 @@ pub fn verify_entry(
     }
     if !out.proof && !out.set {
         return Err("the entry has neither an inclusion proof nor a signed entry timestamp".into());
+    }
+    if !out.set {
+        out.time = checkpoint_time.ok_or(
+            "the entry's time is not authenticated: no signed entry timestamp (SET) and no timestamp in the signed checkpoint",
+        )?;
+    }
+    if !log.valid_at(out.time) {
+        return Err("the log key was not valid at the entry's time".into());
     }
     Ok(out)
 }

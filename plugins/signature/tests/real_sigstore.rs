@@ -52,3 +52,137 @@ fn production_message_signature_bundle_v02_verifies() {
     assert!(o.findings.is_empty(), "{:?}", rules(&o));
     assert!(o.signer.contains(IDENTITY), "{}", o.signer);
 }
+
+fn rule_of(o: &Outcome) -> String {
+    assert_eq!(o.findings.len(), 1, "{:?}", rules(o));
+    o.findings[0].rule_id.clone()
+}
+
+/// The bundle as JSON, changed by `f`, written to a temp file; verified.
+fn run_changed(artifact: &Path, trust: &Trust, f: impl Fn(&mut Value)) -> Outcome {
+    let mut b: Value =
+        serde_json::from_slice(&std::fs::read(fx("a.txt.v0.2.sigstore.json")).unwrap()).unwrap();
+    f(&mut b);
+    let text = serde_json::to_vec(&b).unwrap();
+    verify_model(artifact, "changed.sigstore.json", &text, trust, &[], None).unwrap()
+}
+
+#[test]
+fn production_bundle_identity_policy() {
+    let re = policy(
+        json!({"identity_regex": "https://github\\.com/sigstore-conformance/.*@refs/heads/main", "issuer": ISSUER}),
+        "trusted_root.json",
+    );
+    let o = run(&fx("a.txt"), "a.txt.v0.2.sigstore.json", &re);
+    assert!(o.findings.is_empty(), "{:?}", rules(&o));
+    for cfg in [
+        json!({"identity": "https://github.com/attacker/repo/.github/workflows/release.yml@refs/heads/main", "issuer": ISSUER}),
+        json!({"identity": IDENTITY, "issuer": "https://accounts.google.com"}),
+        // anchored: the workflow path without the ref is not the identity
+        json!({"identity_regex": "https://github\\.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon", "issuer": ISSUER}),
+    ] {
+        let o = run(
+            &fx("a.txt"),
+            "a.txt.v0.2.sigstore.json",
+            &policy(cfg.clone(), "trusted_root.json"),
+        );
+        assert_eq!(
+            rule_of(&o),
+            mlgate_plugin_signature::rules::IDENTITY_MISMATCH,
+            "{cfg}"
+        );
+    }
+}
+
+#[test]
+fn production_bundle_rejects_a_modified_artifact() {
+    use mlgate_plugin_signature::rules::{BAD_SIGNATURE, DIGEST_MISMATCH, TLOG_INVALID};
+    let dir = tempfile::tempdir().unwrap();
+    let changed = dir.path().join("a.txt");
+    let mut bytes = std::fs::read(fx("a.txt")).unwrap();
+    bytes[0] = b'd';
+    std::fs::write(&changed, &bytes).unwrap();
+    let o = run(&changed, "a.txt.v0.2.sigstore.json", &good());
+    assert_eq!(rule_of(&o), DIGEST_MISMATCH);
+    // The bundle's digest rewritten to the changed file: the signature (and
+    // the log entry) are over the original, so it still fails.
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&bytes));
+    let o = run_changed(&changed, &good(), |b| {
+        b["messageSignature"]["messageDigest"]["digest"] = json!(digest)
+    });
+    let r = rule_of(&o);
+    assert!(r == TLOG_INVALID || r == BAD_SIGNATURE, "{r}");
+}
+
+#[test]
+fn production_bundle_needs_the_production_trusted_root() {
+    use mlgate_plugin_signature::rules::TLOG_INVALID;
+    let staging = policy(
+        json!({"identity": IDENTITY, "issuer": ISSUER}),
+        "staging-trusted_root.json",
+    );
+    assert_eq!(
+        rule_of(&run(&fx("a.txt"), "a.txt.v0.2.sigstore.json", &staging)),
+        TLOG_INVALID
+    );
+    // The local test root of gen_keyless.py does not vouch for it either.
+    let test_root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/signature/keyless/trusted_root.json");
+    let cfg: Config =
+        serde_json::from_value(json!({"identity": IDENTITY, "issuer": ISSUER})).unwrap();
+    let local = Trust::Keyless(Box::new(
+        KeylessPolicy::new(&std::fs::read(test_root).unwrap(), &cfg, None).unwrap(),
+    ));
+    assert_eq!(
+        rule_of(&run(&fx("a.txt"), "a.txt.v0.2.sigstore.json", &local)),
+        TLOG_INVALID
+    );
+}
+
+#[test]
+fn production_bundle_time_comes_from_the_signed_checkpoint() {
+    use mlgate_plugin_signature::rules::{CERT_EXPIRED, TLOG_INVALID};
+    // No SET: the bare integratedTime is not authenticated, so moving it
+    // changes nothing (the signed checkpoint's timestamp is used)...
+    let o = run_changed(&fx("a.txt"), &good(), |b| {
+        b["verificationMaterial"]["tlogEntries"][0]["integratedTime"] = json!("1900000000")
+    });
+    assert!(o.findings.is_empty(), "{:?}", rules(&o));
+    // ...and a checkpoint whose timestamp is edited no longer verifies.
+    let o = run_changed(&fx("a.txt"), &good(), |b| {
+        let e = &mut b["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"];
+        *e = json!(
+            e.as_str()
+                .unwrap()
+                .replace("Timestamp: 16891773", "Timestamp: 16891779")
+        );
+    });
+    assert_eq!(rule_of(&o), TLOG_INVALID);
+    // A checkpoint without a timestamp leaves no authenticated time: refused.
+    let o = run_changed(&fx("a.txt"), &good(), |b| {
+        let e = &mut b["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"];
+        *e = json!(
+            e.as_str()
+                .unwrap()
+                .replace("Timestamp: 1689177396617352539\n", "")
+        );
+    });
+    assert_eq!(rule_of(&o), TLOG_INVALID);
+    // The Fulcio certificate lived 10 minutes: a later verify_time fails.
+    let cfg: Config =
+        serde_json::from_value(json!({"identity": IDENTITY, "issuer": ISSUER})).unwrap();
+    let late = Trust::Keyless(Box::new(
+        KeylessPolicy::new(
+            &std::fs::read(fx("trusted_root.json")).unwrap(),
+            &cfg,
+            Some(1_689_178_000),
+        )
+        .unwrap(),
+    ));
+    assert_eq!(
+        rule_of(&run(&fx("a.txt"), "a.txt.v0.2.sigstore.json", &late)),
+        CERT_EXPIRED
+    );
+}
