@@ -153,7 +153,7 @@ fn check_body(body: &[u8], want: &Expected) -> Result<(), String> {
     } else {
         hex::encode(want.signed)
     };
-    let (hash, sigs, certs): (Option<&str>, Vec<Option<&str>>, Vec<Option<&str>>) =
+    let (hash, sigs, certs): (Option<&str>, Vec<Option<String>>, Vec<Option<&str>>) =
         match (kind, want.dsse) {
             ("dsse", true) => {
                 let list = spec
@@ -162,13 +162,35 @@ fn check_body(body: &[u8], want: &Expected) -> Result<(), String> {
                     .ok_or("dsse entry without signatures")?;
                 (
                     s(spec, &["payloadHash", "value"]),
-                    list.iter().map(|x| s(x, &["signature"])).collect(),
+                    list.iter()
+                        .map(|x| s(x, &["signature"]).map(str::to_string))
+                        .collect(),
                     list.iter().map(|x| s(x, &["verifier"])).collect(),
+                )
+            }
+            // intoto v0.0.2 (npm provenance, cosign attest): the envelope's
+            // signatures are base64 of the base64 signature text.
+            ("intoto", true) => {
+                if v.get("apiVersion").and_then(Value::as_str) != Some("0.0.2") {
+                    return Err("only intoto v0.0.2 log entries are supported".into());
+                }
+                let list = spec
+                    .pointer("/content/envelope/signatures")
+                    .and_then(Value::as_array)
+                    .ok_or("intoto entry without envelope signatures")?;
+                let once = |t: Option<&str>| {
+                    t.and_then(|t| STANDARD.decode(t).ok())
+                        .and_then(|b| String::from_utf8(b).ok())
+                };
+                (
+                    s(spec, &["content", "payloadHash", "value"]),
+                    list.iter().map(|x| once(s(x, &["sig"]))).collect(),
+                    list.iter().map(|x| s(x, &["publicKey"])).collect(),
                 )
             }
             ("hashedrekord", false) => (
                 s(spec, &["data", "hash", "value"]),
-                vec![s(spec, &["signature", "content"])],
+                vec![s(spec, &["signature", "content"]).map(str::to_string)],
                 vec![s(spec, &["signature", "publicKey", "content"])],
             ),
             _ => {
@@ -182,7 +204,7 @@ fn check_body(body: &[u8], want: &Expected) -> Result<(), String> {
     }
     let mut logged: Vec<Vec<u8>> = sigs
         .iter()
-        .filter_map(|x| x.and_then(|t| STANDARD.decode(t).ok()))
+        .filter_map(|x| x.as_ref().and_then(|t| STANDARD.decode(t).ok()))
         .collect();
     let mut ours = want.signatures.to_vec();
     logged.sort();

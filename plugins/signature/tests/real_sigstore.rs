@@ -186,3 +186,83 @@ fn production_bundle_time_comes_from_the_signed_checkpoint() {
         CERT_EXPIRED
     );
 }
+
+/// sigstore-js's release workflow, which signed the npm provenance.
+const NPM_IDENTITY: &str =
+    "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main";
+const NPM_BUNDLE: &str = "sigstore-3.1.0.sigstore.json";
+
+fn npm_policy(identity: &str, root: &str) -> mlgate_plugin_signature::keyless::KeylessPolicy {
+    let cfg: Config =
+        serde_json::from_value(json!({"identity": identity, "issuer": ISSUER})).unwrap();
+    KeylessPolicy::new(&std::fs::read(fx(root)).unwrap(), &cfg, None).unwrap()
+}
+
+/// Keyless verification of the npm provenance bundle (changed by `f`).
+fn npm_keyless(
+    policy: &KeylessPolicy,
+    f: impl Fn(&mut Value),
+) -> Result<String, mlgate_plugin_signature::x509::ChainError> {
+    use mlgate_plugin_signature::bundle::{self, Content};
+    let mut v: Value = serde_json::from_slice(&std::fs::read(fx(NPM_BUNDLE)).unwrap()).unwrap();
+    f(&mut v);
+    let b = bundle::parse(&serde_json::to_vec(&v).unwrap()).unwrap();
+    let Content::Dsse(env) = &b.content else {
+        panic!("a DSSE bundle")
+    };
+    mlgate_plugin_signature::keyless::verify(&b, policy, &env.payload).map(|leaf| leaf.subject)
+}
+
+#[test]
+fn production_npm_provenance_dsse_bundle_verifies_keyless() {
+    // Fulcio chain, SCT, Rekor `intoto` v0.0.2 entry (SET + inclusion proof
+    // + checkpoint) and identity: all verify against the production root.
+    let subject = npm_keyless(&npm_policy(NPM_IDENTITY, "trusted_root.json"), |_| {}).unwrap();
+    assert!(subject.contains(NPM_IDENTITY), "{subject}");
+    // Through the gate's verifier: the DSSE signature verifies too, then the
+    // payload (SLSA provenance, not a model signature) is refused: fail closed.
+    let o = run(
+        &fx("a.txt"),
+        NPM_BUNDLE,
+        &Trust::Keyless(Box::new(npm_policy(NPM_IDENTITY, "trusted_root.json"))),
+    );
+    assert_eq!(rule_of(&o), mlgate_plugin_signature::rules::UNSUPPORTED);
+    assert!(
+        o.findings[0].message.contains("slsa.dev/provenance"),
+        "{:?}",
+        rules(&o)
+    );
+}
+
+#[test]
+fn production_npm_provenance_dsse_bundle_negatives() {
+    use mlgate_plugin_signature::rules::{IDENTITY_MISMATCH, TLOG_INVALID};
+    let good = npm_policy(NPM_IDENTITY, "trusted_root.json");
+    let other = npm_policy(
+        "https://github.com/sigstore/sigstore-js/.github/workflows/ci.yml@refs/heads/main",
+        "trusted_root.json",
+    );
+    assert_eq!(
+        npm_keyless(&other, |_| {}).unwrap_err().rule,
+        IDENTITY_MISMATCH
+    );
+    let staging = npm_policy(NPM_IDENTITY, "staging-trusted_root.json");
+    assert_eq!(
+        npm_keyless(&staging, |_| {}).unwrap_err().rule,
+        TLOG_INVALID
+    );
+    // Another payload under the same signature: not what the log recorded.
+    let e = npm_keyless(&good, |v| {
+        v["dsseEnvelope"]["payload"] =
+            json!("eyJfdHlwZSI6Imh0dHBzOi8vaW4tdG90by5pby9TdGF0ZW1lbnQvdjEifQ==")
+    })
+    .unwrap_err();
+    assert_eq!(e.rule, TLOG_INVALID, "{}", e.message);
+    // A forged SET (the DSSE signature in its place) is refused.
+    let e = npm_keyless(&good, |v| {
+        v["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]["signedEntryTimestamp"] =
+            v["dsseEnvelope"]["signatures"][0]["sig"].clone()
+    })
+    .unwrap_err();
+    assert_eq!(e.rule, TLOG_INVALID, "{}", e.message);
+}
