@@ -43,6 +43,8 @@ pub struct Stats {
     pub opcodes: u64,
     /// Archive members visited.
     pub members: u64,
+    /// Bytes produced by decompressors (kept or only counted).
+    pub inflated: u64,
 }
 
 /// Scans files with one config.
@@ -217,7 +219,7 @@ impl<'a> Scanner<'a> {
                 return true;
             }
         };
-        if !strong && !reports.first().is_some_and(|r| r.looks_like_pickle()) {
+        if !strong && !reports.first().is_some_and(|r| self.weak_pickle_counts(r)) {
             return false;
         }
         self.saw_pickle = true;
@@ -227,6 +229,57 @@ impl<'a> Scanner<'a> {
             self.report_pickle(rep, chain);
         }
         true
+    }
+
+    /// Run the one pickle at `start` of `blob` (a loader's single
+    /// `pickle.load`), report what it reaches and return its run; `None`
+    /// (reported as malformed) when the blob cannot be read.
+    pub fn pickle_at(
+        &mut self,
+        blob: &Blob,
+        start: u64,
+        chain: &[String],
+    ) -> Option<pickle::Report> {
+        match pickle::scan_one(blob, start, &self.limits) {
+            Ok(rep) => {
+                self.saw_pickle = true;
+                self.stats.pickles += 1;
+                self.stats.opcodes += rep.opcodes;
+                self.report_pickle(&rep, chain);
+                Some(rep)
+            }
+            Err(e) => {
+                let msg = format!("cannot read: {e}");
+                self.hit(
+                    rules::MALFORMED,
+                    Severity::Medium,
+                    chain,
+                    None,
+                    msg,
+                    vec![],
+                    "io",
+                );
+                None
+            }
+        }
+    }
+
+    /// Whether a run without a `PROTO` header counts as a pickle: it looks
+    /// like one, or it names a dangerous global before breaking (a loader
+    /// would import it; text never names `os.system`).
+    fn weak_pickle_counts(&self, rep: &pickle::Report) -> bool {
+        rep.looks_like_pickle()
+            || rep.globals.iter().any(|g| {
+                matches!(
+                    policy::classify(
+                        &g.module,
+                        &g.name,
+                        &self.cfg.allow_globals,
+                        &self.cfg.deny_globals
+                    ),
+                    Verdict::Dangerous(_)
+                )
+            })
     }
 
     fn report_pickle(&mut self, rep: &pickle::Report, chain: &[String]) {
@@ -304,5 +357,35 @@ impl<'a> Scanner<'a> {
                 "pickle",
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_text_is_not_a_pickle_but_a_dangerous_text_global_is() {
+        let labels = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/model-scan/benign/labels.txt"
+        ));
+        let cfg = Config::default();
+        let mut scanner = Scanner::new(&cfg);
+        let hits = scanner.scan_file(labels);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].rule, rules::UNSCANNED);
+        // the same shape naming os.system is still reported
+        scanner.scan_blob(
+            &Blob::mem(b"cos\nsystem\nbird\n".to_vec()),
+            &mut Vec::new(),
+            0,
+        );
+        assert!(
+            scanner
+                .hits
+                .iter()
+                .any(|h| h.rule == rules::DANGEROUS_GLOBAL)
+        );
     }
 }

@@ -13,13 +13,44 @@ use crate::scan::Scanner;
 use crate::sniff::{Kind, sniff};
 use crate::source::Blob;
 
+/// Bytes of a stream sniffed before deciding whether the rest is kept.
+const PREFIX: usize = 64 << 10;
+
+/// What the rest of a stream is worth, judged from its first [`PREFIX`] bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rest {
+    /// A format that may hide code later on: keep it all (bounded).
+    Keep,
+    /// Nothing recognised: count the bytes (bomb check), keep none.
+    Count,
+    /// A plain numeric `.npy` whose whole header is in the prefix: the rest
+    /// is raw array data no loader runs, so it is not decompressed at all.
+    Skip,
+}
+
+fn judge(prefix: &[u8]) -> Rest {
+    match sniff(prefix, u64::MAX) {
+        Kind::Unknown => Rest::Count,
+        Kind::Npy => match super::numpy::header(&Blob::mem(prefix.to_vec())) {
+            Ok((_, text)) if !super::numpy::has_objects(&text) => Rest::Skip,
+            _ => Rest::Keep,
+        },
+        _ => Rest::Keep,
+    }
+}
+
 /// Decompress `reader` into memory within the scanner's bounds. Returns the
 /// bytes (possibly a prefix) or `None` when nothing could be decoded.
+/// `declared` is the decompressed size the container states (zip central
+/// directory, gzip trailer), if any: content no reader understands is not
+/// decompressed past its prefix when the declared size is already over the
+/// limit (the bomb is reported from the declaration, at no cost).
 pub fn inflate(
     scanner: &mut Scanner,
     reader: impl Read,
     chain: &[String],
     what: &str,
+    declared: Option<u64>,
 ) -> Option<Vec<u8>> {
     let room = scanner.cfg.max_memory_bytes.saturating_sub(scanner.held);
     let limit = scanner.cfg.max_member_bytes.min(room);
@@ -27,18 +58,39 @@ pub fn inflate(
     // Sniff a prefix first: content no reader understands is not kept, only
     // counted (so a bomb of zeros is found without holding it in memory).
     let mut buf = Vec::new();
-    let mut result = (&mut reader).take(64 << 10).read_to_end(&mut buf);
+    let mut result = (&mut reader).take(PREFIX as u64).read_to_end(&mut buf);
     let mut total = buf.len() as u64;
-    if result.is_ok() && buf.len() == 64 << 10 {
-        if sniff(&buf, u64::MAX) == Kind::Unknown {
-            result = std::io::copy(&mut reader, &mut std::io::sink()).map(|n| n as usize);
-            total += *result.as_ref().unwrap_or(&0) as u64;
-        } else {
-            result = reader.read_to_end(&mut buf);
-            total = buf.len() as u64;
+    let mut declared_over = None;
+    if result.is_ok() && buf.len() == PREFIX {
+        match judge(&buf) {
+            Rest::Keep => {
+                result = reader.read_to_end(&mut buf);
+                total = buf.len() as u64;
+            }
+            Rest::Count => match declared {
+                Some(d) if d > limit => declared_over = Some(d),
+                _ => {
+                    result = std::io::copy(&mut reader, &mut std::io::sink()).map(|n| n as usize);
+                    total += *result.as_ref().unwrap_or(&0) as u64;
+                }
+            },
+            Rest::Skip => {}
         }
     }
-    if total > limit {
+    scanner.stats.inflated += total;
+    if let Some(d) = declared_over {
+        scanner.hit(
+            rules::SCAN_LIMIT,
+            Severity::High,
+            chain,
+            None,
+            format!(
+                "{what} declares {d} decompressed bytes, more than the {limit}-byte limit (possible decompression bomb); its content is not a known format and was not decompressed further"
+            ),
+            vec![("limit".into(), limit.to_string()), ("declared".into(), d.to_string())],
+            "decompression",
+        );
+    } else if total > limit {
         buf.truncate(limit as usize);
         scanner.hit(
             rules::SCAN_LIMIT,
@@ -95,15 +147,33 @@ pub fn scan(
     let (name, bytes) = match kind {
         Kind::Gzip => (
             "gzip",
-            inflate(scanner, flate2::read::MultiGzDecoder::new(r), chain, "gzip"),
+            inflate(
+                scanner,
+                flate2::read::MultiGzDecoder::new(r),
+                chain,
+                "gzip",
+                gzip_declared(blob),
+            ),
         ),
         Kind::Zlib => (
             "zlib",
-            inflate(scanner, flate2::read::ZlibDecoder::new(r), chain, "zlib"),
+            inflate(
+                scanner,
+                flate2::read::ZlibDecoder::new(r),
+                chain,
+                "zlib",
+                None,
+            ),
         ),
         Kind::Bzip2 => (
             "bzip2",
-            inflate(scanner, bzip2::read::MultiBzDecoder::new(r), chain, "bzip2"),
+            inflate(
+                scanner,
+                bzip2::read::MultiBzDecoder::new(r),
+                chain,
+                "bzip2",
+                None,
+            ),
         ),
         Kind::Xz | Kind::Lzma => {
             let (name, which) = if kind == Kind::Xz {
@@ -134,6 +204,13 @@ pub fn scan(
     scan_inflated(scanner, bytes, chain, depth);
     chain.pop();
     true
+}
+
+/// The decompressed size a gzip stream's trailer states (`ISIZE`, modulo
+/// 2^32, of its last member): an honest stream decompresses to at least that.
+fn gzip_declared(blob: &Blob) -> Option<u64> {
+    let t = blob.read_at(blob.len().checked_sub(4)?, 4).ok()?;
+    Some(u32::from_le_bytes(t.try_into().ok()?) as u64)
 }
 
 /// The LZMA family of containers lzma-rs decodes.
@@ -174,6 +251,7 @@ pub fn lzma_decode(
             lzma_rs::lzma_decompress_with_options(&mut r, &mut out, &opts)
         }
     };
+    scanner.stats.inflated += out.buf.len() as u64;
     if out.over {
         scanner.hit(
             rules::SCAN_LIMIT,
@@ -223,5 +301,77 @@ impl std::io::Write for Bounded {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::rules;
+    use crate::scan::Scanner;
+
+    fn fixture(rel: &str) -> std::path::PathBuf {
+        std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/model-scan/"
+        ))
+        .join(rel)
+    }
+
+    #[test]
+    fn bomb_is_reported_from_its_declared_size_without_inflating_it() {
+        let cfg = Config::default();
+        let mut scanner = Scanner::new(&cfg);
+        let hits = scanner.scan_file(&fixture("malicious/bomb.zip"));
+        let bomb = hits
+            .iter()
+            .find(|h| h.rule == rules::SCAN_LIMIT)
+            .expect("the bomb is a scan-limit finding");
+        assert!(bomb.message.contains("declares 1073741824"), "{bomb:?}");
+        // the outer member (a ~1 MiB gzip) and the inner stream's 64 KiB
+        // prefix, not the 256 MiB the limit allows
+        assert!(
+            scanner.stats.inflated < 4 << 20,
+            "{}",
+            scanner.stats.inflated
+        );
+    }
+
+    #[test]
+    fn lying_small_declaration_still_counts_to_the_limit() {
+        // a gzip of 4 MiB zeros whose trailer claims 100 bytes
+        let mut gz = Vec::new();
+        let mut w = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::fast());
+        std::io::Write::write_all(&mut w, &vec![0u8; 4 << 20]).unwrap();
+        w.finish().unwrap();
+        let n = gz.len();
+        gz[n - 4..].copy_from_slice(&100u32.to_le_bytes());
+        let cfg = Config {
+            max_member_bytes: 1 << 20,
+            ..Config::default()
+        };
+        let mut scanner = Scanner::new(&cfg);
+        scanner.scan_blob(&crate::source::Blob::mem(gz), &mut Vec::new(), 0);
+        assert!(scanner.hits.iter().any(|h| h.rule == rules::SCAN_LIMIT));
+    }
+
+    #[test]
+    fn compressed_numeric_npz_is_not_decompressed_past_its_header() {
+        // 2 MiB of float zeros, member bound 1 MiB: not a bomb, not inflated
+        let cfg = Config {
+            max_member_bytes: 1 << 20,
+            ..Config::default()
+        };
+        let mut scanner = Scanner::new(&cfg);
+        let hits = scanner.scan_file(&fixture("benign/zeros_compressed.npz"));
+        assert!(hits.is_empty(), "{hits:?}");
+        assert!(
+            scanner.stats.inflated <= 2 * (64 << 10),
+            "{}",
+            scanner.stats.inflated
+        );
+        // an object array in a deflated .npz member is still read and run
+        let hits = scanner.scan_file(&fixture("malicious/arrays.npz"));
+        assert!(hits.iter().any(|h| h.severity.rank() >= 4), "{hits:?}");
     }
 }

@@ -5,6 +5,7 @@
 pub mod compress;
 pub mod gguf;
 pub mod keras;
+pub mod legacy_torch;
 pub mod numpy;
 pub mod onnx;
 pub mod safetensors;

@@ -355,14 +355,21 @@ fn decode(
     let packed = blob.slice(start, size).open().map_err(|e| e.to_string())?;
     let what = "7z folder";
     let out = match id.as_slice() {
-        [0] => compress::inflate(scanner, packed, chain, what),
+        [0] => compress::inflate(scanner, packed, chain, what, Some(f.unpack)),
         [4, 1, 8] => compress::inflate(
             scanner,
             flate2::read::DeflateDecoder::new(packed),
             chain,
             what,
+            Some(f.unpack),
         ),
-        [4, 2, 2] => compress::inflate(scanner, bzip2::read::BzDecoder::new(packed), chain, what),
+        [4, 2, 2] => compress::inflate(
+            scanner,
+            bzip2::read::BzDecoder::new(packed),
+            chain,
+            what,
+            Some(f.unpack),
+        ),
         [3, 1, 1] if props.len() == 5 => {
             let mut head = props.clone();
             head.extend(f.unpack.to_le_bytes());

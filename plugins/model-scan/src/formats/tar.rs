@@ -1,12 +1,16 @@
 //! Tar archives (legacy pre-1.0 `torch.save` wrote `sys_info`, `pickle`,
 //! `storages`, `tensors` into a tar; checkpoints also travel as tarballs).
 //! Regular-file members are read in place and scanned by content; GNU long
-//! names and pax `path` records are honoured.
+//! names and pax `path` records are honoured. Pickle members named
+//! `storages` / `tensors` are read like the legacy loader reads them
+//! ([`super::legacy_torch`]).
 
 use mlgate_plugin_sdk::Severity;
 
+use super::legacy_torch;
 use crate::rules;
 use crate::scan::Scanner;
+use crate::sniff::{Kind, sniff};
 use crate::source::Blob;
 
 /// Most members visited.
@@ -110,8 +114,16 @@ pub fn scan(scanner: &mut Scanner, blob: &Blob, chain: &mut Vec<String>, depth: 
                     break;
                 }
                 scanner.stats.members += 1;
+                let member = blob.slice(data, size);
+                let legacy = legacy_torch::Member::from_name(&name).filter(|_| {
+                    let head = member.read_at(0, 512).unwrap_or_default();
+                    matches!(sniff(&head, member.len()), Kind::Pickle | Kind::MaybePickle)
+                });
                 chain.push(name);
-                scanner.scan_blob(&blob.slice(data, size), chain, depth + 1);
+                match legacy {
+                    Some(which) => legacy_torch::scan(scanner, &member, which, chain),
+                    None => scanner.scan_blob(&member, chain, depth + 1),
+                }
                 chain.pop();
             }
             _ => {}

@@ -305,7 +305,13 @@ fn scan_member(scanner: &mut Scanner, blob: &Blob, e: &Entry, chain: &mut Vec<St
             let r = std::io::BufReader::new(r);
             let what = "deflated zip member";
             if let Some(bytes) =
-                compress::inflate(scanner, flate2::read::DeflateDecoder::new(r), chain, what)
+                compress::inflate(
+                    scanner,
+                    flate2::read::DeflateDecoder::new(r),
+                    chain,
+                    what,
+                    Some(e.usize),
+                )
             {
                 compress::scan_inflated(scanner, bytes, chain, depth);
             }
@@ -314,19 +320,117 @@ fn scan_member(scanner: &mut Scanner, blob: &Blob, e: &Entry, chain: &mut Vec<St
             let Ok(r) = data.open() else { return };
             let what = "bzip2 zip member";
             if let Some(bytes) =
-                compress::inflate(scanner, bzip2::read::BzDecoder::new(r), chain, what)
+                compress::inflate(
+                    scanner,
+                    bzip2::read::BzDecoder::new(r),
+                    chain,
+                    what,
+                    Some(e.usize),
+                )
             {
                 compress::scan_inflated(scanner, bytes, chain, depth);
             }
         }
+        14 => scan_lzma_member(scanner, &data, e, chain, depth),
         m => scanner.hit(
             rules::UNSUPPORTED,
             Severity::High,
             chain,
             Some(e.offset),
-            format!("zip compression method {m} is not supported; member not inspected"),
+            format!(
+                "zip compression method {m} is not supported (stored, deflate, bzip2 and LZMA are); member not inspected"
+            ),
             vec![("method".into(), m.to_string())],
             "method",
         ),
+    }
+}
+
+/// An LZMA member (method 14, which Python's zipfile writes and numpy and
+/// Keras read): a 4-byte version/props-size header, the 5 LZMA properties,
+/// then the raw stream, ended by an end marker when flag bit 1 is set.
+fn scan_lzma_member(
+    scanner: &mut Scanner,
+    data: &Blob,
+    e: &Entry,
+    chain: &mut Vec<String>,
+    depth: u32,
+) {
+    let head = data.read_at(0, 9).unwrap_or_default();
+    if head.len() < 9 || u16le(&head, 2) != 5 {
+        scanner.hit(
+            rules::MALFORMED,
+            Severity::Medium,
+            chain,
+            Some(e.offset),
+            "LZMA zip member has no valid properties header".into(),
+            vec![("format".into(), "zip".into())],
+            "lzma-header",
+        );
+        return;
+    }
+    let size = if e.flags & 0x0002 != 0 {
+        u64::MAX
+    } else {
+        e.usize
+    };
+    let mut alone = head[4..9].to_vec();
+    alone.extend(size.to_le_bytes());
+    let Ok(r) = data.slice(9, data.len()).open() else {
+        return;
+    };
+    let input = std::io::BufReader::new(std::io::Read::chain(std::io::Cursor::new(alone), r));
+    let what = "LZMA zip member";
+    if let Some(bytes) = compress::lzma_decode(scanner, compress::Lzma::Alone, input, chain, what) {
+        compress::scan_inflated(scanner, bytes, chain, depth);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::rules;
+    use crate::scan::Scanner;
+
+    fn fixture(rel: &str) -> std::path::PathBuf {
+        std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/model-scan/"
+        ))
+        .join(rel)
+    }
+
+    #[test]
+    fn lzma_members_are_decoded_and_scanned() {
+        let cfg = Config::default();
+        let mut scanner = Scanner::new(&cfg);
+        let hits = scanner.scan_file(&fixture("malicious/lzma_member.npz"));
+        let hit = hits
+            .iter()
+            .find(|h| h.rule == rules::DANGEROUS_GLOBAL)
+            .expect("the object array's posix.system");
+        assert_eq!(hit.member, ["obj.npy"]);
+        let hits = scanner.scan_file(&fixture("benign/lzma_member.npz"));
+        assert!(hits.is_empty(), "{hits:?}");
+    }
+
+    #[test]
+    fn other_methods_are_reported_not_skipped() {
+        let mut z = std::fs::read(fixture("benign/lzma_member.npz")).unwrap();
+        // method 14 -> 93 (zstd) in the local header and the central directory
+        for sig in [&b"PK\x03\x04"[..], &b"PK\x01\x02"[..]] {
+            let at = z.windows(4).position(|w| w == sig).unwrap();
+            let m = at + if sig[2] == 3 { 8 } else { 10 };
+            z[m..m + 2].copy_from_slice(&93u16.to_le_bytes());
+        }
+        let cfg = Config::default();
+        let mut scanner = Scanner::new(&cfg);
+        scanner.scan_blob(&crate::source::Blob::mem(z), &mut Vec::new(), 0);
+        let hit = scanner
+            .hits
+            .iter()
+            .find(|h| h.rule == rules::UNSUPPORTED)
+            .expect("zstd member reported");
+        assert!(hit.message.contains("method 93"), "{hit:?}");
     }
 }

@@ -118,14 +118,15 @@ pub struct Report {
 
 impl Report {
     /// Whether the run looks like a pickle at all: it reached STOP, or it
-    /// resolved a global whose names are Python identifiers.
+    /// called a global whose names are Python identifiers. A global that is
+    /// only named before the bytes stop parsing is what text looks like
+    /// (`cat\ndog\nbird`: GLOBAL `at.dog`, then garbage) and runs nothing.
     pub fn looks_like_pickle(&self) -> bool {
         self.stopped
             || self.protocol > 0
-            || self
-                .globals
-                .iter()
-                .any(|g| is_dotted_identifier(&g.module) && is_dotted_identifier(&g.name))
+            || self.globals.iter().any(|g| {
+                g.invoked && is_dotted_identifier(&g.module) && is_dotted_identifier(&g.name)
+            })
     }
 }
 
@@ -174,6 +175,21 @@ pub fn scan(blob: &Blob, limits: &Limits) -> std::io::Result<Vec<Report>> {
         reader.seek(std::io::SeekFrom::Start(next))?;
     }
     Ok(reports)
+}
+
+/// Run exactly one pickle starting at `start` of `blob`, the way a single
+/// `pickle.load(f)` reads it (loaders that interleave pickles with raw
+/// bytes); offsets in the report are offsets in `blob`.
+pub fn scan_one(blob: &Blob, start: u64, limits: &Limits) -> std::io::Result<Report> {
+    use std::io::Seek;
+    let mut reader = blob.open()?;
+    reader.seek(std::io::SeekFrom::Start(start))?;
+    let mut rep = Report {
+        start,
+        ..Report::default()
+    };
+    vm::run(&mut reader, limits, &mut rep, 0);
+    Ok(rep)
 }
 
 #[cfg(test)]

@@ -158,4 +158,11 @@ fn inst_and_obj_mark_invocation() {
 fn text_is_not_taken_for_a_pickle() {
     let r = run(b"In this file we describe the model\n");
     assert!(!r[0].looks_like_pickle());
+    // class labels: GLOBAL at.dog, then BUILD on a one-item stack
+    let r = run(b"cat\ndog\nbird\nfish\n");
+    assert_eq!(names(&r[0]), ["at.dog"]);
+    assert!(!r[0].looks_like_pickle());
+    // a call before the break is a pickle, and so is a complete run
+    assert!(run(b"cmymod\nfn\n(tR")[0].looks_like_pickle());
+    assert!(run(b"cmymod\nfn\n.")[0].looks_like_pickle());
 }
