@@ -2,7 +2,13 @@
 //! (embedded built-in or pinned `.wasm` file), and the checks a component
 //! must pass before it is compiled or run: the SHA-256 pin, being a
 //! component at all, the `mlgate:gate` WIT version, and importing nothing
-//! mlgate does not grant (sockets, HTTP, ...).
+//! mlgate does not know (HTTP, key-value stores, anything unknown).
+//!
+//! `wasi:sockets` imports are the one exception: language runtimes such as
+//! CPython (componentize-py) import them whether or not the plugin uses the
+//! network, so they are linked *denied*: the sandbox creates no TCP or UDP
+//! socket, resolves no name and allows no address (see `sandbox::new_store`),
+//! and every such call fails with `access-denied`.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -29,8 +35,8 @@ pub fn builtin_names() -> Vec<&'static str> {
     BUILTINS.iter().map(|b| b.name).collect()
 }
 
-/// WASI interfaces a plugin may import. Everything else (sockets, HTTP,
-/// anything unknown) is refused at load time.
+/// WASI interfaces a plugin may import and use. Everything not here or in
+/// [`DENIED_WASI`] (HTTP, anything unknown) is refused at load time.
 const GRANTED_WASI: &[&str] = &[
     "wasi:cli/environment",
     "wasi:cli/exit",
@@ -53,6 +59,52 @@ const GRANTED_WASI: &[&str] = &[
     "wasi:random/insecure",
     "wasi:random/insecure-seed",
 ];
+
+/// WASI interfaces a plugin may import but not use: linked, and every call
+/// that would create a socket, connect or resolve a name is denied.
+const DENIED_WASI: &[&str] = &[
+    "wasi:sockets/network",
+    "wasi:sockets/instance-network",
+    "wasi:sockets/tcp",
+    "wasi:sockets/tcp-create-socket",
+    "wasi:sockets/udp",
+    "wasi:sockets/udp-create-socket",
+    "wasi:sockets/ip-name-lookup",
+];
+
+/// What the sandbox does with one import of a component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportAccess {
+    /// The mlgate host interface or a granted WASI interface.
+    Granted,
+    /// Linked, but every call is denied (sockets).
+    Denied,
+    /// Not linked: the component is refused.
+    Refused,
+}
+
+impl ImportAccess {
+    /// How `plugin inspect` names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportAccess::Granted => "granted",
+            ImportAccess::Denied => "denied (linked; every call fails with access-denied)",
+            ImportAccess::Refused => "refused",
+        }
+    }
+}
+
+/// Classify an import name such as `wasi:sockets/tcp@0.2.9`.
+pub fn import_access(import: &str) -> ImportAccess {
+    let interface = import.split_once('@').map_or(import, |(i, _)| i);
+    if interface.starts_with("mlgate:gate/") || GRANTED_WASI.contains(&interface) {
+        ImportAccess::Granted
+    } else if DENIED_WASI.contains(&interface) {
+        ImportAccess::Denied
+    } else {
+        ImportAccess::Refused
+    }
+}
 
 /// A plugin's bytes with its identity.
 pub struct PluginBytes {
@@ -119,7 +171,7 @@ pub enum PluginError {
     },
     /// Imports an interface mlgate does not grant.
     #[error(
-        "{label} imports `{import}`, which mlgate does not grant (plugins get no network, HTTP or other host access beyond read-only inputs); remove that dependency from the plugin"
+        "{label} imports `{import}`, which mlgate does not link (plugins get no HTTP or other host access beyond read-only inputs, and sockets are denied); remove that dependency from the plugin"
     )]
     NotGranted {
         /// Plugin label.
@@ -231,7 +283,7 @@ pub fn check_imports(label: &str, imports: &[String]) -> Result<(), PluginError>
             }
             continue;
         }
-        if !GRANTED_WASI.contains(&interface) {
+        if import_access(import) == ImportAccess::Refused {
             return Err(PluginError::NotGranted {
                 label: label.to_string(),
                 import: import.clone(),
@@ -264,8 +316,41 @@ mod tests {
         let v2 = vec!["mlgate:gate/host@0.2.0".to_string()];
         let err = check_imports("p", &v2).unwrap_err();
         assert!(err.to_string().contains("mlgate:gate@0.2.0"), "{err}");
-        let net = vec!["wasi:sockets/tcp@0.2.6".to_string()];
-        let err = check_imports("p", &net).unwrap_err();
-        assert!(err.to_string().contains("wasi:sockets/tcp"), "{err}");
+        let http = vec!["wasi:http/outgoing-handler@0.2.6".to_string()];
+        let err = check_imports("p", &http).unwrap_err();
+        assert!(
+            err.to_string().contains("wasi:http/outgoing-handler"),
+            "{err}"
+        );
+        let unknown = vec!["acme:spy/upload@1.0.0".to_string()];
+        assert!(check_imports("p", &unknown).is_err());
+        // Sockets are linked denied (CPython imports them).
+        let net = vec!["wasi:sockets/tcp@0.2.9".to_string()];
+        check_imports("p", &net).unwrap();
+    }
+
+    #[test]
+    fn imports_are_classified() {
+        assert_eq!(
+            import_access("mlgate:gate/host@0.1.0"),
+            ImportAccess::Granted
+        );
+        assert_eq!(
+            import_access("wasi:filesystem/preopens@0.2.9"),
+            ImportAccess::Granted
+        );
+        assert_eq!(
+            import_access("wasi:sockets/ip-name-lookup@0.2.0"),
+            ImportAccess::Denied
+        );
+        assert_eq!(import_access("wasi:sockets/tcp"), ImportAccess::Denied);
+        assert_eq!(
+            import_access("wasi:http/types@0.2.6"),
+            ImportAccess::Refused
+        );
+        assert_eq!(
+            import_access("wasi:socketsx/tcp@0.2.6"),
+            ImportAccess::Refused
+        );
     }
 }

@@ -92,6 +92,35 @@ fn sarif_from_a_failing_pipeline_validates_and_points_into_the_repo() {
             .iter()
             .all(|r| !r["help"]["text"].as_str().unwrap().is_empty())
     );
+    // Each rule's security-severity follows the plugin's declared default
+    // severity (as `plugin inspect` reports it), not a fallback.
+    let (code, inspect, stderr) =
+        crate::harness::run(mlgate().args(["plugin", "inspect", "provenance", "--json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let inspect: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    let declared: std::collections::HashMap<String, String> = inspect["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                format!("provenance/{}", r["id"].as_str().unwrap()),
+                r["default_severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(declared.values().any(|s| s == "critical"), "{declared:?}");
+    for r in rules {
+        let id = r["id"].as_str().unwrap();
+        let expected = match declared[id].as_str() {
+            "critical" => "9.5",
+            "high" => "8.0",
+            "medium" => "5.5",
+            "low" => "3.0",
+            _ => "1.0",
+        };
+        assert_eq!(r["properties"]["security-severity"], expected, "{id}");
+    }
     for r in results {
         let fp = r["partialFingerprints"]["mlgateFingerprint/v1"]
             .as_str()

@@ -103,10 +103,66 @@ fn inputs_are_read_only() {
 }
 
 #[test]
-fn a_plugin_importing_sockets_is_refused_at_load() {
-    let (code, json, _) = check_json(&guest("mlgate_hostile_net"), &["--quiet"]);
-    assert_eq!(code, 1);
-    assert_error(&json["gates"][0], "wasi:sockets/");
+fn a_plugin_importing_sockets_gets_every_socket_call_denied() {
+    // CPython-based plugins import wasi:sockets, so the interfaces are linked,
+    // but nothing may get through: a real listener on loopback (TCP and UDP on
+    // the same port) must see no connection and no datagram.
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let udp = std::net::UdpSocket::bind(("127.0.0.1", port)).unwrap();
+    tcp.set_nonblocking(true).unwrap();
+    udp.set_nonblocking(true).unwrap();
+    let addr = format!("addr=127.0.0.1:{port}");
+    let (code, json, _) = check_json(&guest("mlgate_hostile_net"), &["--set", &addr]);
+    assert_eq!(code, 1, "{json:#}");
+    let gate = &json["gates"][0];
+    assert_error(gate, "plugin error (network)");
+    let reason = gate["reason"].as_str().unwrap();
+    for what in ["tcp:", "udp:", "dns:"] {
+        assert!(reason.contains(what), "{what} not attempted: {reason}");
+    }
+    assert!(
+        reason.contains("ermission denied") || reason.contains("ccess denied"),
+        "{reason}"
+    );
+    let accepted = tcp.accept();
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the guest reached the TCP listener: {accepted:?}"
+    );
+    let mut buf = [0u8; 16];
+    let received = udp.recv_from(&mut buf);
+    assert!(
+        matches!(&received, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the guest reached the UDP socket: {received:?}"
+    );
+}
+
+#[test]
+fn plugin_inspect_marks_socket_imports_denied() {
+    let (code, stdout, stderr) = run(mlgate()
+        .args(["plugin", "inspect", "--json"])
+        .arg(guest("mlgate_hostile_net")));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let caps = doc["capabilities"].as_array().unwrap();
+    let tcp = caps
+        .iter()
+        .find(|c| {
+            c["import"]
+                .as_str()
+                .unwrap()
+                .starts_with("wasi:sockets/tcp@")
+        })
+        .expect("imports wasi:sockets/tcp");
+    assert_eq!(tcp["access"], "denied");
+    assert!(caps.iter().any(|c| {
+        c["import"]
+            .as_str()
+            .unwrap()
+            .starts_with("wasi:filesystem/")
+            && c["access"] == "granted"
+    }));
 }
 
 #[test]

@@ -98,10 +98,11 @@ fn inspect(plugin: &str, json: bool) -> Result<u8, u8> {
                 .map(|(_, v)| v.to_string())
         })
         .unwrap_or_else(|| plugins::WIT_VERSION.to_string());
-    let capabilities: Vec<&String> = loaded
+    let capabilities: Vec<(&String, plugins::ImportAccess)> = loaded
         .imports
         .iter()
         .filter(|i| i.starts_with("wasi:"))
+        .map(|i| (i, plugins::import_access(i)))
         .collect();
     if json {
         let doc = serde_json::json!({
@@ -111,12 +112,18 @@ fn inspect(plugin: &str, json: bool) -> Result<u8, u8> {
             "description": info.description,
             "wit": format!("mlgate:gate@{wit}"),
             "rules": info.rules.iter().map(|r| serde_json::json!({
-                "id": r.id, "default_severity": format!("{:?}", r.default_severity).to_lowercase(),
+                "id": r.id, "default_severity": crate::sandbox::severity(r.default_severity).to_string(),
                 "summary": r.summary, "help": r.help})).collect::<Vec<_>>(),
             "inputs": info.inputs.iter().map(|i| serde_json::json!({
                 "name": i.name, "description": i.description, "required": i.required})).collect::<Vec<_>>(),
             "config_schema": serde_json::from_str::<serde_json::Value>(&info.config_schema).unwrap_or(serde_json::Value::Null),
             "imports": loaded.imports,
+            "capabilities": capabilities.iter().map(|(i, a)| serde_json::json!({
+                "import": i, "access": match a {
+                    plugins::ImportAccess::Granted => "granted",
+                    plugins::ImportAccess::Denied => "denied",
+                    plugins::ImportAccess::Refused => "refused",
+                }})).collect::<Vec<_>>(),
             "size": loaded.size,
             "sha256": loaded.sha256,
         });
@@ -146,13 +153,16 @@ fn inspect(plugin: &str, json: bool) -> Result<u8, u8> {
         println!(
             "  {:<36} {:<8} {}",
             r.id,
-            format!("{:?}", r.default_severity).to_lowercase(),
+            crate::sandbox::severity(r.default_severity).to_string(),
             r.summary
         );
     }
     println!("capabilities (WASI imports):");
-    for c in capabilities {
-        println!("  {c}");
+    for (import, access) in &capabilities {
+        match access {
+            plugins::ImportAccess::Granted => println!("  {import}"),
+            _ => println!("  {import}  [{}]", access.label()),
+        }
     }
     Ok(0)
 }

@@ -442,8 +442,7 @@ pub fn describe_rules(
             .iter()
             .map(|r| RuleMeta {
                 id: crate::sanitize::clean_line(&r.id, 200),
-                severity: Severity::parse(&format!("{:?}", r.default_severity).to_lowercase())
-                    .unwrap_or(Severity::Medium),
+                severity: crate::sandbox::severity(r.default_severity),
                 summary: crate::sanitize::clean_line(&r.summary, 1000),
                 help: crate::sanitize::clean(&r.help, 4000),
             })

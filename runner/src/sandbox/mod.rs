@@ -22,7 +22,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 pub use self::host::{HostCaps, HostState, ProgressFn};
 pub use self::mounts::{MountError, Mounts};
-pub use self::outcome::{GateFailure, GateRun, ResultCaps};
+pub use self::outcome::{GateFailure, GateRun, ResultCaps, severity};
 use crate::engine::GateEngine;
 use crate::model::Limits;
 
@@ -209,7 +209,10 @@ fn new_store(
         .stderr(output.clone())
         .allow_tcp(false)
         .allow_udp(false)
-        .allow_ip_name_lookup(false);
+        .allow_ip_name_lookup(false)
+        // Belt and braces for the linked-denied `wasi:sockets` imports: even
+        // if socket creation were allowed, no address would be.
+        .socket_addr_check(|_, _| Box::pin(async { false }));
     for mount in &mounts.mounts {
         let perms = if mount.writable {
             FsPerms::ReadWrite

@@ -181,7 +181,8 @@ fn panic_message(output: &str) -> Option<String> {
     ))
 }
 
-fn severity(s: types::Severity) -> Severity {
+/// mlgate's severity for the WIT one.
+pub fn severity(s: types::Severity) -> Severity {
     match s {
         types::Severity::Info => Severity::Info,
         types::Severity::Low => Severity::Low,
