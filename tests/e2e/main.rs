@@ -3,9 +3,11 @@
 
 #![allow(dead_code)]
 
+mod advisories;
 mod custom_plugins;
 mod harness;
 mod integrations;
+mod outside_tools;
 mod pipeline;
 mod plugin_data_poisoning;
 mod plugin_ml_code;
@@ -14,4 +16,5 @@ mod plugin_pip_audit;
 mod plugin_provenance;
 mod plugin_secrets;
 mod plugin_signature;
+mod precommit;
 mod sandbox;

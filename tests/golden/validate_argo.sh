@@ -4,8 +4,10 @@
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv="$root/target/venv-hera"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import hera, yaml" 2>/dev/null; then
+version=7.1.0   # keep in step with HERA in tests/e2e/outside_tools.rs
+have=$("$venv/bin/python" -c "import importlib.metadata as m, yaml; print(m.version('hera'))" 2>/dev/null || true)
+if [ "$have" != "$version" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "hera>=5" pyyaml
+  "$venv/bin/pip" install -q "hera==$version" pyyaml
 fi
 "$venv/bin/python" "$root/tests/golden/validate_argo.py" "$root/tests/golden/export-argo.yaml"
