@@ -3,6 +3,7 @@
 //! [`Scanner::scan_blob`] for what they contain (archive members,
 //! decompressed streams), bounded by depth and memory.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use mlgate_plugin_sdk::Severity;
@@ -60,7 +61,12 @@ pub struct Scanner<'a> {
     /// Bytes of decompressed data currently held.
     pub held: u64,
     saw_pickle: bool,
+    /// Policy verdicts already computed (globals repeat across files).
+    verdicts: HashMap<(String, String), Verdict>,
 }
+
+/// Most verdicts cached (the cache is dropped when full).
+const MAX_VERDICTS: usize = 4096;
 
 impl<'a> Scanner<'a> {
     /// A scanner for `cfg`.
@@ -76,6 +82,7 @@ impl<'a> Scanner<'a> {
             stats: Stats::default(),
             held: 0,
             saw_pickle: false,
+            verdicts: HashMap::new(),
         }
     }
 
@@ -267,30 +274,37 @@ impl<'a> Scanner<'a> {
     /// Whether a run without a `PROTO` header counts as a pickle: it looks
     /// like one, or it names a dangerous global before breaking (a loader
     /// would import it; text never names `os.system`).
-    fn weak_pickle_counts(&self, rep: &pickle::Report) -> bool {
+    fn weak_pickle_counts(&mut self, rep: &pickle::Report) -> bool {
         rep.looks_like_pickle()
-            || rep.globals.iter().any(|g| {
-                matches!(
-                    policy::classify(
-                        &g.module,
-                        &g.name,
-                        &self.cfg.allow_globals,
-                        &self.cfg.deny_globals
-                    ),
-                    Verdict::Dangerous(_)
-                )
-            })
+            || rep
+                .globals
+                .iter()
+                .any(|g| matches!(self.verdict(&g.module, &g.name), Verdict::Dangerous(_)))
+    }
+
+    /// The policy's verdict on `module.name` (cached per scanner).
+    fn verdict(&mut self, module: &str, name: &str) -> Verdict {
+        let key = (module.to_string(), name.to_string());
+        if let Some(v) = self.verdicts.get(&key) {
+            return v.clone();
+        }
+        let v = policy::classify(
+            module,
+            name,
+            &self.cfg.allow_globals,
+            &self.cfg.deny_globals,
+        );
+        if self.verdicts.len() >= MAX_VERDICTS {
+            self.verdicts.clear();
+        }
+        self.verdicts.insert(key, v.clone());
+        v
     }
 
     fn report_pickle(&mut self, rep: &pickle::Report, chain: &[String]) {
         for g in &rep.globals {
             let full = format!("{}.{}", g.module, g.name);
-            let verdict = policy::classify(
-                &g.module,
-                &g.name,
-                &self.cfg.allow_globals,
-                &self.cfg.deny_globals,
-            );
+            let verdict = self.verdict(&g.module, &g.name);
             let (rule, severity, why) = match verdict {
                 Verdict::Safe => continue,
                 Verdict::Dangerous(why) => (rules::DANGEROUS_GLOBAL, Severity::Critical, why),

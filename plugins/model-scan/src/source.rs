@@ -1,6 +1,7 @@
 //! Byte sources the scanners read: a range of a file on disk (read lazily,
-//! so a 5 GiB checkpoint costs only the bytes a format needs), or bytes in
-//! memory (decompressed archive members). Every format reader takes a
+//! so a 5 GiB checkpoint costs only the bytes a format needs; the file is
+//! opened once), or a range of bytes in memory (decompressed archive
+//! members, sliced without copying). Every format reader takes a
 //! [`Blob`] and opens a [`BlobReader`] on it.
 
 use std::fs::File;
@@ -8,28 +9,54 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// A readable byte range: part of a file, or a buffer.
+/// A readable byte range: part of an open file, or part of a buffer.
+/// Slicing never copies and never reopens the file: one `open` per file
+/// scanned (a path open is the costliest call in the WASI sandbox).
 #[derive(Debug, Clone)]
 pub enum Blob {
-    /// `len` bytes of the file at `path`, from `offset`.
+    /// `len` bytes of an open file, from `offset`.
     File {
-        /// Guest path of the file.
-        path: PathBuf,
+        /// The file, shared by every slice and reader of it.
+        file: Arc<File>,
         /// First byte of the range.
         offset: u64,
         /// Length of the range.
         len: u64,
     },
-    /// Bytes in memory.
-    Mem(Arc<Vec<u8>>),
+    /// `len` bytes of a buffer, from `start`.
+    Mem {
+        /// The buffer.
+        buf: Arc<Vec<u8>>,
+        /// First byte of the range.
+        start: usize,
+        /// Length of the range.
+        len: usize,
+    },
+}
+
+/// Read `buf.len()` bytes at absolute offset `at` of a shared file; the
+/// file position is set on every call, so readers sharing it never
+/// disturb one another.
+#[cfg(not(unix))]
+fn file_read(file: &File, at: u64, buf: &mut [u8]) -> io::Result<usize> {
+    let mut f = file;
+    f.seek(SeekFrom::Start(at))?;
+    f.read(buf)
+}
+
+/// [`file_read`] natively: one `pread`.
+#[cfg(unix)]
+fn file_read(file: &File, at: u64, buf: &mut [u8]) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, at)
 }
 
 impl Blob {
-    /// The whole file at `path`.
+    /// The whole file at `path` (opened once).
     pub fn file(path: PathBuf) -> io::Result<Blob> {
-        let len = std::fs::metadata(&path)?.len();
+        let file = File::open(&path)?;
+        let len = file.metadata()?.len();
         Ok(Blob::File {
-            path,
+            file: Arc::new(file),
             offset: 0,
             len,
         })
@@ -37,14 +64,19 @@ impl Blob {
 
     /// Bytes in memory.
     pub fn mem(bytes: Vec<u8>) -> Blob {
-        Blob::Mem(Arc::new(bytes))
+        let len = bytes.len();
+        Blob::Mem {
+            buf: Arc::new(bytes),
+            start: 0,
+            len,
+        }
     }
 
     /// Length in bytes.
     pub fn len(&self) -> u64 {
         match self {
             Blob::File { len, .. } => *len,
-            Blob::Mem(b) => b.len() as u64,
+            Blob::Mem { len, .. } => *len as u64,
         }
     }
 
@@ -53,29 +85,38 @@ impl Blob {
         self.len() == 0
     }
 
-    /// A sub-range (clamped to the blob).
+    /// A sub-range (clamped to the blob); shares the file or buffer.
     pub fn slice(&self, start: u64, len: u64) -> Blob {
         let start = start.min(self.len());
         let len = len.min(self.len() - start);
         match self {
-            Blob::File { path, offset, .. } => Blob::File {
-                path: path.clone(),
+            Blob::File { file, offset, .. } => Blob::File {
+                file: file.clone(),
                 offset: offset + start,
                 len,
             },
-            Blob::Mem(b) => Blob::mem(b[start as usize..(start + len) as usize].to_vec()),
+            Blob::Mem { buf, start: s, .. } => Blob::Mem {
+                buf: buf.clone(),
+                start: s + start as usize,
+                len: len as usize,
+            },
         }
     }
 
     /// Open a reader positioned at 0.
     pub fn open(&self) -> io::Result<BlobReader> {
         let inner = match self {
-            Blob::File { path, offset, .. } => {
-                let mut file = BufReader::with_capacity(64 * 1024, File::open(path)?);
-                file.seek(SeekFrom::Start(*offset))?;
-                Inner::File(file, *offset)
-            }
-            Blob::Mem(b) => Inner::Mem(b.clone()),
+            // Sized to the range: a buffer is zeroed once before its first
+            // fill, so a 100-byte member must not cost 64 KiB.
+            Blob::File { file, offset, len } => Inner::File(BufReader::with_capacity(
+                (*len).clamp(16, 64 * 1024) as usize,
+                FileRange {
+                    file: file.clone(),
+                    base: *offset,
+                    pos: 0,
+                },
+            )),
+            Blob::Mem { buf, start, .. } => Inner::Mem(buf.clone(), *start),
         };
         Ok(BlobReader {
             inner,
@@ -91,13 +132,24 @@ impl Blob {
         }
         let n = (n as u64).min(self.len() - at) as usize;
         match self {
-            Blob::Mem(b) => Ok(b[at as usize..at as usize + n].to_vec()),
-            Blob::File { .. } => {
-                let mut r = self.open()?;
-                r.seek(SeekFrom::Start(at))?;
-                let mut buf = vec![0u8; n];
-                r.read_exact(&mut buf)?;
-                Ok(buf)
+            Blob::Mem { buf, start, .. } => {
+                let from = start + at as usize;
+                Ok(buf[from..from + n].to_vec())
+            }
+            Blob::File { file, offset, .. } => {
+                let mut out = vec![0u8; n];
+                let mut got = 0;
+                while got < n {
+                    let k = file_read(file, offset + at + got as u64, &mut out[got..])?;
+                    if k == 0 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "file shorter than its length",
+                        ));
+                    }
+                    got += k;
+                }
+                Ok(out)
             }
         }
     }
@@ -108,16 +160,46 @@ impl Blob {
             return Ok(None);
         }
         match self {
-            Blob::Mem(b) => Ok(Some(b.clone())),
-            Blob::File { .. } => Ok(Some(Arc::new(self.read_at(0, self.len() as usize)?))),
+            Blob::Mem { buf, start, len } if *start == 0 && *len == buf.len() => {
+                Ok(Some(buf.clone()))
+            }
+            _ => Ok(Some(Arc::new(self.read_at(0, self.len() as usize)?))),
         }
     }
 }
 
+/// A range of a shared file read at its own position.
+struct FileRange {
+    file: Arc<File>,
+    base: u64,
+    pos: u64,
+}
+
+impl Read for FileRange {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = file_read(&self.file, self.base + self.pos, buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for FileRange {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.pos = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            // BlobReader resolves end-relative seeks itself.
+            SeekFrom::End(_) => None,
+        }
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "bad seek"))?;
+        Ok(self.pos)
+    }
+}
+
 enum Inner {
-    /// Reader and the file offset of the range start.
-    File(BufReader<File>, u64),
-    Mem(Arc<Vec<u8>>),
+    File(BufReader<FileRange>),
+    /// Buffer and the blob's start in it.
+    Mem(Arc<Vec<u8>>, usize),
 }
 
 /// A positioned reader over a [`Blob`]; never reads past the blob's end.
@@ -164,10 +246,10 @@ impl Read for BlobReader {
             return Ok(0);
         }
         let got = match &mut self.inner {
-            Inner::File(f, _) => f.read(&mut buf[..n])?,
-            Inner::Mem(b) => {
-                let start = self.pos as usize;
-                buf[..n].copy_from_slice(&b[start..start + n]);
+            Inner::File(f) => f.read(&mut buf[..n])?,
+            Inner::Mem(b, start) => {
+                let from = *start + self.pos as usize;
+                buf[..n].copy_from_slice(&b[from..from + n]);
                 n
             }
         };
@@ -190,12 +272,12 @@ impl Seek for BlobReader {
             ));
         }
         let target = (target as u64).min(self.len);
-        if let Inner::File(f, base) = &mut self.inner {
+        if let Inner::File(f) = &mut self.inner {
             let delta = target as i64 - self.pos as i64;
             if delta.unsigned_abs() < 64 * 1024 {
                 f.seek_relative(delta)?;
             } else {
-                f.seek(SeekFrom::Start(*base + target))?;
+                f.seek(SeekFrom::Start(target))?;
             }
         }
         self.pos = target;

@@ -7,6 +7,7 @@
 //! next bytes start a new pickle.
 
 mod joblib;
+mod memo;
 mod ops;
 mod read;
 mod value;

@@ -5,9 +5,8 @@
 //! offset; the policy module classifies them. Structural errors stop the
 //! run with a [`ReadError`], after everything seen before them was recorded.
 
-use std::collections::HashMap;
-
 use super::joblib::{self, ArrayData};
+use super::memo::Memo;
 use super::read::{self, ReadError, ReadResult, err};
 use super::value::{Heap, Obj, Value};
 use super::{Anomaly, AnomalyKind, GlobalRef, Limits, Report};
@@ -22,7 +21,7 @@ pub fn run(r: &mut BlobReader, limits: &Limits, rep: &mut Report, depth: u32) {
         rep,
         stack: Vec::new(),
         marks: Vec::new(),
-        memo: HashMap::new(),
+        memo: Memo::default(),
         heap: Heap::new(limits.max_heap),
         frame_end: None,
         depth,
@@ -45,7 +44,7 @@ pub(super) struct Vm<'a> {
     pub(super) rep: &'a mut Report,
     pub(super) stack: Vec<Value>,
     pub(super) marks: Vec<usize>,
-    pub(super) memo: HashMap<u64, Value>,
+    pub(super) memo: Memo,
     pub(super) heap: Heap,
     pub(super) frame_end: Option<u64>,
     pub(super) depth: u32,
@@ -227,7 +226,7 @@ impl Vm<'_> {
     }
 
     pub(super) fn memo_get(&mut self, key: u64) -> ReadResult<()> {
-        match self.memo.get(&key) {
+        match self.memo.get(key) {
             Some(v) => {
                 let v = v.clone();
                 self.push(v);
@@ -239,7 +238,7 @@ impl Vm<'_> {
 
     pub(super) fn memo_put(&mut self, at: u64, key: u64) -> ReadResult<Flow> {
         let v = self.top()?;
-        if self.memo.len() >= self.limits.max_memo && !self.memo.contains_key(&key) {
+        if self.memo.len() >= self.limits.max_memo && !self.memo.contains_key(key) {
             self.limit(
                 at,
                 format!("more than {} memo entries", self.limits.max_memo),
