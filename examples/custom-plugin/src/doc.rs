@@ -115,14 +115,20 @@ impl Node {
 /// Parse YAML or JSON text into its first document's tree (`None` for an
 /// empty document). The error carries the line.
 pub fn parse(text: &str) -> Result<Option<Node>, String> {
+    Ok(parse_all(text)?.into_iter().next())
+}
+
+/// Parse every document of a YAML stream (`---` separated), in order; the
+/// node budget covers the whole stream. The error carries the line.
+pub fn parse_all(text: &str) -> Result<Vec<Node>, String> {
     let mut builder = Builder::default();
     Parser::new_from_str(text)
-        .load(&mut builder, false)
+        .load(&mut builder, true)
         .map_err(|e| e.to_string())?;
     if let Some(err) = builder.error {
         return Err(err);
     }
-    Ok(builder.root)
+    Ok(builder.roots)
 }
 
 /// A container being filled: the node so far and, for a map, the pending key.
@@ -137,7 +143,7 @@ struct Open {
 struct Builder {
     stack: Vec<Open>,
     anchors: HashMap<usize, Node>,
-    root: Option<Node>,
+    roots: Vec<Node>,
     nodes: usize,
     error: Option<String>,
 }
@@ -160,9 +166,7 @@ impl Builder {
             self.anchors.insert(anchor, node.clone());
         }
         let Some(parent) = self.stack.last_mut() else {
-            if self.root.is_none() {
-                self.root = Some(node);
-            }
+            self.roots.push(node);
             return;
         };
         match &mut parent.node {
@@ -236,11 +240,9 @@ impl MarkedEventReceiver for Builder {
                 }
                 None => self.fail(format!("line {line}: unknown alias")),
             },
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart
-            | Event::DocumentEnd => {}
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart => {}
+            // Anchors do not cross documents.
+            Event::DocumentEnd => self.anchors.clear(),
         }
     }
 }
@@ -323,5 +325,15 @@ mod tests {
             doc.to_json(),
             serde_json::json!({"n": 3, "f": 0.5, "b": true, "s": "adam", "q": "7", "z": null})
         );
+    }
+
+    #[test]
+    fn every_document_of_a_stream_is_read_with_its_lines() {
+        let docs = parse_all("a: 1\n---\nb: &x 2\n---\nc: 3\n").unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[2].line(), 5);
+        // An anchor of one document is unknown in the next.
+        assert!(parse_all("a: &x 1\n---\nb: *x\n").is_err());
+        assert!(parse_all("").unwrap().is_empty());
     }
 }

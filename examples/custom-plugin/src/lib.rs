@@ -96,11 +96,13 @@ impl Gate for HparamRanges {
         let mut findings = Vec::new();
         for path in &configs {
             let text = read(path)?;
-            let root = doc::parse(&text)
+            let documents = doc::parse_all(&text)
                 .map_err(|e| GateError::input(format!("{}: {e}", path.display())))?;
-            let Some(root) = root else { continue };
-            for v in check::check(&root, &policy, config.prefix.as_deref()) {
-                findings.push(to_finding(&path.to_string_lossy(), v));
+            // Each document of a multi-document YAML file is a config.
+            for root in &documents {
+                for v in check::check(root, &policy, config.prefix.as_deref()) {
+                    findings.push(to_finding(&path.to_string_lossy(), v));
+                }
             }
         }
         let summary = format!(
