@@ -1,11 +1,13 @@
 //! Keras: the `config.json` of a `.keras` zip (and any JSON model config),
 //! and the `model_config` attribute of a legacy HDF5 `.h5` model.
 //!
-//! HDF5 is not parsed: the attribute is a JSON string stored contiguously
-//! in the root group's object header, so the first `hdf5_search_bytes` of
-//! the file are searched for `{"class_name"` and the JSON is parsed from
-//! there. A bare `"class_name": "Lambda"` byte pattern is reported even
-//! when the JSON around it cannot be parsed.
+//! HDF5: the root group's attributes are read ([`super::hdf5`]) and every
+//! JSON object among them (`model_config`, `training_config`) is checked,
+//! wherever the file stores it. When the attribute reader cannot read the
+//! file (dense attribute storage, an unsupported layout), the first
+//! `hdf5_search_bytes` are searched for `{"class_name"` instead and the
+//! JSON parsed from there; a bare `"class_name": "Lambda"` byte pattern is
+//! then reported even when the JSON around it cannot be parsed.
 
 use mlgate_plugin_sdk::Severity;
 use serde_json::Value;
@@ -170,8 +172,29 @@ pub fn scan_json(scanner: &mut Scanner, blob: &Blob, chain: &mut [String]) -> bo
     }
 }
 
-/// Scan an HDF5 file for a Keras `model_config` (byte-level search).
+/// Scan an HDF5 file's root attributes for a Keras `model_config` (byte
+/// search as the fallback).
 pub fn scan_hdf5(scanner: &mut Scanner, blob: &Blob, chain: &mut [String]) -> bool {
+    if let Ok(root) = super::hdf5::root_attributes(blob, scanner.cfg.hdf5_search_bytes)
+        && (!root.dense || root.attrs.iter().any(|a| a.name == "model_config"))
+    {
+        // model_config, and any other JSON object attribute (training_config
+        // names losses and metrics Keras deserializes too)
+        for a in &root.attrs {
+            let Some(text) = &a.text else { continue };
+            if !text.trim_ascii_start().starts_with(b"{") {
+                continue;
+            }
+            if let Ok(v) = serde_json::from_slice::<Value>(text) {
+                let problems =
+                    check_config(&v, &scanner.cfg.allow_globals, &scanner.cfg.deny_globals);
+                report(scanner, chain, problems, None);
+            }
+        }
+        return true;
+    }
+    // Not readable by the attribute reader (dense attribute storage, an
+    // unsupported layout, corruption): search the bytes instead.
     let n = blob.len().min(scanner.cfg.hdf5_search_bytes) as usize;
     let Ok(bytes) = blob.read_at(0, n) else {
         return true;

@@ -4,6 +4,7 @@
 
 pub mod compress;
 pub mod gguf;
+pub mod hdf5;
 pub mod keras;
 pub mod legacy_torch;
 pub mod numpy;
