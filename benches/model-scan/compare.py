@@ -123,7 +123,7 @@ def main():
               f"(per file: mlgate {ml[3] / len(paths) * 1e6:.0f} us CPU, fastest peer {fc / len(paths) * 1e6:.0f} us)")
     res = tools[0][1]
     missed_by_all = [os.path.relpath(p, FIX) for p in paths if cls[p] == "malicious"
-                     and not any(res[p][0] for name, res, _ in tools[1:])]
+                     and not any(r[p][0] for _, r, _, _ in tools[1:])]
     print(f"malicious files missed by every peer: {len(missed_by_all)}")
     for m in missed_by_all:
         print(f"  {m}")

@@ -110,7 +110,8 @@ impl Gate for ModelScan {
             .metric("files", total as f64)
             .metric("pickles", scanner.stats.pickles as f64)
             .metric("opcodes", scanner.stats.opcodes as f64)
-            .metric("archive_members", scanner.stats.members as f64))
+            .metric("archive_members", scanner.stats.members as f64)
+            .metric("decompressed_bytes", scanner.stats.inflated as f64))
     }
 }
 

@@ -387,50 +387,5 @@ fn scan_lzma_member(
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::config::Config;
-    use crate::rules;
-    use crate::scan::Scanner;
-
-    fn fixture(rel: &str) -> std::path::PathBuf {
-        std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/model-scan/"
-        ))
-        .join(rel)
-    }
-
-    #[test]
-    fn lzma_members_are_decoded_and_scanned() {
-        let cfg = Config::default();
-        let mut scanner = Scanner::new(&cfg);
-        let hits = scanner.scan_file(&fixture("malicious/lzma_member.npz"));
-        let hit = hits
-            .iter()
-            .find(|h| h.rule == rules::DANGEROUS_GLOBAL)
-            .expect("the object array's posix.system");
-        assert_eq!(hit.member, ["obj.npy"]);
-        let hits = scanner.scan_file(&fixture("benign/lzma_member.npz"));
-        assert!(hits.is_empty(), "{hits:?}");
-    }
-
-    #[test]
-    fn other_methods_are_reported_not_skipped() {
-        let mut z = std::fs::read(fixture("benign/lzma_member.npz")).unwrap();
-        // method 14 -> 93 (zstd) in the local header and the central directory
-        for sig in [&b"PK\x03\x04"[..], &b"PK\x01\x02"[..]] {
-            let at = z.windows(4).position(|w| w == sig).unwrap();
-            let m = at + if sig[2] == 3 { 8 } else { 10 };
-            z[m..m + 2].copy_from_slice(&93u16.to_le_bytes());
-        }
-        let cfg = Config::default();
-        let mut scanner = Scanner::new(&cfg);
-        scanner.scan_blob(&crate::source::Blob::mem(z), &mut Vec::new(), 0);
-        let hit = scanner
-            .hits
-            .iter()
-            .find(|h| h.rule == rules::UNSUPPORTED)
-            .expect("zstd member reported");
-        assert!(hit.message.contains("method 93"), "{hit:?}");
-    }
-}
+#[path = "zip_tests.rs"]
+mod tests;
