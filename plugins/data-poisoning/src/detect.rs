@@ -77,6 +77,16 @@ pub struct Detection {
     pub flags: Vec<RowFlag>,
     /// Content hash per row (features + label), for stable fingerprints.
     pub row_hashes: Vec<u64>,
+    /// Wall seconds per phase (`features`, `knn`, `softmax`, ...), in order.
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+/// Wall seconds since `*start`, restarting the clock.
+fn lap(start: &mut std::time::Instant) -> f64 {
+    let now = std::time::Instant::now();
+    let s = (now - *start).as_secs_f64();
+    *start = now;
+    s
 }
 
 fn label_text(f: &Features, row: usize) -> String {
@@ -111,6 +121,8 @@ pub fn blend_weight(pk: &[f64], pl: &[f64], labels: &[u32], c: usize) -> f64 {
 
 /// Run every enabled detector.
 pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
+    let mut clock = std::time::Instant::now();
+    let mut timings = Vec::new();
     let f = features::build(table, cfg)?;
     let label_idx = table
         .columns
@@ -121,6 +133,7 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
         .filter(|&c| c != label_idx && !cfg.ignore_columns.contains(&table.columns[c].name))
         .collect();
     let hashes = duplicates::row_hashes(table, &feature_cols);
+    timings.push(("features", lap(&mut clock)));
     let mut flags: Vec<RowFlag> = Vec::new();
     let n = f.n;
     let c = f.k();
@@ -131,9 +144,11 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
     let refs = knn::reference_rows(n, f.d, knn::WORK_BUDGET);
     let k = det.k.min(refs.len().saturating_sub(1)).max(1);
     let nb = (f.d > 0 && n >= 20).then(|| knn::search(&f, &all, &refs, k, &[]));
+    timings.push(("knn", lap(&mut clock)));
     let (probs, error_rate) = if let (true, Some(nb)) = (supervised, nb.as_ref()) {
         let pk = knn::class_probs(&f, nb, n, 1.0);
         let pl = softmax::cross_val_probs(&f);
+        timings.push(("softmax", lap(&mut clock)));
         let w = blend_weight(&pk, &pl, &f.labels, c);
         let probs: Vec<f64> = pk
             .iter()
@@ -183,6 +198,7 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
             });
         }
     }
+    timings.push(("label_flip", lap(&mut clock)));
     if det.outlier {
         let dist = nb.as_ref().map(|nb| outliers::knn_scores(nb, n));
         for o in outliers::find(table, &f, dist.as_deref(), OUTLIER_Z, det.outlier_z) {
@@ -220,6 +236,7 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
             });
         }
     }
+    timings.push(("outlier", lap(&mut clock)));
     if supervised && det.duplicate_conflict {
         let nb = nb.as_ref().expect("supervised has neighbours");
         for d in duplicates::find_conflicts(&f, &hashes, nb, &all, &probs) {
@@ -246,6 +263,7 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
             });
         }
     }
+    timings.push(("duplicate_conflict", lap(&mut clock)));
     if supervised && det.backdoor {
         for t in backdoor::find(table, &f, &feature_cols, &refs, k, error_rate) {
             let pattern: Vec<String> = t
@@ -276,6 +294,7 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
             }
         }
     }
+    timings.push(("backdoor", lap(&mut clock)));
     // One flag per row: the most specific kind wins.
     flags.sort_by(|a, b| a.row.cmp(&b.row).then(a.kind.cmp(&b.kind)));
     flags.dedup_by_key(|f| f.row);
@@ -284,5 +303,9 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
         .zip(&f.labels)
         .map(|(h, l)| h ^ (*l as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
         .collect();
-    Ok(Detection { flags, row_hashes })
+    Ok(Detection {
+        flags,
+        row_hashes,
+        timings,
+    })
 }

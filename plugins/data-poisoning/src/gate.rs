@@ -67,6 +67,8 @@ pub fn run(request: &Request) -> Result<GateResult, GateError> {
         }
     }
 
+    let started = std::time::Instant::now();
+    let mut timings: Vec<(&'static str, f64)> = Vec::new();
     let table = match load_table(dataset, &cfg) {
         Ok(t) => t,
         Err(LoadError::Empty) => {
@@ -148,6 +150,7 @@ pub fn run(request: &Request) -> Result<GateResult, GateError> {
         }
     }
 
+    timings.push(("load", started.elapsed().as_secs_f64()));
     let mut counts: BTreeMap<PoisonKind, usize> = BTreeMap::new();
     match detect::detect(&table, &cfg) {
         Err(FeatureError::NoLabelColumn(l)) => findings.push(dataset_error(
@@ -164,6 +167,7 @@ pub fn run(request: &Request) -> Result<GateResult, GateError> {
             ),
         )),
         Ok(det) => {
+            timings.extend(det.timings.iter().copied());
             for flag in &det.flags {
                 *counts.entry(flag.kind).or_default() += 1;
             }
@@ -225,6 +229,10 @@ pub fn run(request: &Request) -> Result<GateResult, GateError> {
     let mut result = GateResult::from_findings(findings, summary)
         .metric("rows", table.rows as f64)
         .metric("columns", table.columns.len() as f64);
+    // Wall seconds per phase (load includes the dataset checks).
+    for (phase, secs) in timings {
+        result = result.metric(format!("seconds_{phase}"), secs);
+    }
     for k in PoisonKind::ALL {
         result = result.metric(
             format!("flagged_{}", k.as_str()),
