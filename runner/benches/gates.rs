@@ -80,6 +80,7 @@ fn main() {
             jobs: 1,
             git_commit: None,
             changed_files: vec![],
+            narrow: None,
             suppress: None,
             observer: Arc::new(Silent),
         };

@@ -19,6 +19,7 @@ pub mod graph;
 pub mod manifest;
 pub mod model;
 pub mod pipeline;
+pub mod narrow;
 pub mod plugins;
 pub mod policy;
 pub mod report;

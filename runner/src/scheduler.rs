@@ -13,8 +13,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::model::{FailOn, GateSpec, Pipeline, Stage};
+use crate::narrow::{ChangeSet, Plan};
 use crate::policy::{self, Verdict};
-use crate::report::model::{Finding, GateReport, GateStatus, RunReport, Suppressed};
+use crate::report::model::{Finding, GateReport, GateStatus, Narrowed, RunReport, Suppressed};
 use crate::runtime::Runtime;
 use crate::sandbox::bindings::mlgate::gate::types::RunContext;
 use crate::sandbox::{GateFailure, HostCaps, Mounts, ProgressFn, ResultCaps, RunSpec};
@@ -43,8 +44,12 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Git commit of the project, if any.
     pub git_commit: Option<String>,
-    /// Files changed in this commit (for pre-commit gates).
+    /// Project-relative changed files, for every gate's run context (empty
+    /// when the run is not narrowed).
     pub changed_files: Vec<String>,
+    /// When set, pre-commit gates see only these changed files (see
+    /// [`crate::narrow`]).
+    pub narrow: Option<Arc<ChangeSet>>,
     /// Suppressions.
     pub suppress: Option<SuppressFn>,
     /// Live display.
@@ -99,7 +104,7 @@ pub async fn run(
                 let gate = &pipeline.gates[i];
                 if let Some(blocker) = gate_needs
                     .iter()
-                    .find(|n| !reports[n].status.lets_dependents_run())
+                    .find(|n| !lets_dependents_run(&reports[n]))
                 {
                     let b = &reports[blocker];
                     let what = match b.status {
@@ -267,7 +272,20 @@ async fn run_gate(
         String::new(),
     );
     report.reason = None;
-    let outcome = execute(runtime, pipeline, gate, options).await;
+    let plan = match narrowing(gate, options) {
+        Some((plan, narrowed)) if plan.files == 0 => {
+            report.status = GateStatus::Skipped;
+            report.reason = Some(nothing_changed_reason(gate, options));
+            report.narrowed = Some(narrowed);
+            return report;
+        }
+        Some((plan, narrowed)) => {
+            report.narrowed = Some(narrowed);
+            Some(plan)
+        }
+        None => None,
+    };
+    let outcome = execute(runtime, pipeline, gate, options, plan).await;
     report.duration_ms = started.elapsed().as_millis() as u64;
     match outcome {
         Err(failure) => {
@@ -299,11 +317,53 @@ async fn run_gate(
     report
 }
 
+/// Whether a finished gate lets the gates that need it run: it passed or
+/// warned, or it was skipped only because nothing it reads changed.
+fn lets_dependents_run(report: &GateReport) -> bool {
+    report.status.lets_dependents_run()
+        || (report.status == GateStatus::Skipped
+            && report.narrowed.as_ref().is_some_and(|n| n.files == 0))
+}
+
+/// The narrowing of a pre-commit gate, when the run narrows.
+fn narrowing(gate: &GateSpec, options: &RunOptions) -> Option<(Plan, Narrowed)> {
+    let set = options.narrow.as_ref()?;
+    if gate.stage != Stage::PreCommit || gate.inputs.is_empty() {
+        return None;
+    }
+    let plan = set.plan(&gate.inputs);
+    let narrowed = Narrowed {
+        mode: set.mode().name().to_string(),
+        since: match set.mode() {
+            crate::narrow::Mode::Since(rev) => Some(rev.clone()),
+            crate::narrow::Mode::Staged => None,
+        },
+        files: plan.files,
+    };
+    Some((plan, narrowed))
+}
+
+/// "no staged files under its inputs (paths: src/)".
+fn nothing_changed_reason(gate: &GateSpec, options: &RunOptions) -> String {
+    let what = options
+        .narrow
+        .as_ref()
+        .map(|s| s.mode().describe())
+        .unwrap_or_default();
+    let inputs: Vec<String> = gate
+        .inputs
+        .iter()
+        .map(|i| format!("{}: {}", i.name, i.declared))
+        .collect();
+    format!("no {what} under its inputs ({})", inputs.join(", "))
+}
+
 async fn execute(
     runtime: &Arc<Runtime>,
     pipeline: &Pipeline,
     gate: &GateSpec,
     options: &RunOptions,
+    plan: Option<Plan>,
 ) -> Result<(crate::sandbox::GateRun, bool), GateFailure> {
     let rt = runtime.clone();
     let plugin_ref = gate.plugin.clone();
@@ -313,10 +373,12 @@ async fn execute(
         .map_err(|e| GateFailure::Setup(format!("loading task failed: {e}")))?
         .map_err(|e| GateFailure::Load(e.to_string()))?;
     let (inputs, outputs) = (gate.inputs.clone(), gate.outputs.clone());
-    let mounts = tokio::task::spawn_blocking(move || Mounts::prepare(&inputs, &outputs))
-        .await
-        .map_err(|e| GateFailure::Setup(format!("staging task failed: {e}")))?
-        .map_err(|e| GateFailure::Setup(e.to_string()))?;
+    let views = plan.map(|p| p.views).unwrap_or_default();
+    let mounts =
+        tokio::task::spawn_blocking(move || Mounts::prepare_with(&inputs, &views, &outputs))
+            .await
+            .map_err(|e| GateFailure::Setup(format!("staging task failed: {e}")))?
+            .map_err(|e| GateFailure::Setup(e.to_string()))?;
     let progress: ProgressFn = {
         let observer = options.observer.clone();
         let id = gate.id.clone();

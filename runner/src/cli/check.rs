@@ -165,6 +165,7 @@ pub fn run(args: CheckArgs) -> u8 {
         suppress: None,
         observer: observer(&args.output),
     };
+        narrow: None,
     let report = tokio.block_on(scheduler::run(
         runtime,
         Arc::new(pipeline),

@@ -1,5 +1,6 @@
 //! `mlgate hook install`: a git pre-commit hook that runs the pipeline's
-//! `pre-commit` stage on every commit (the gates see the staged files).
+//! `pre-commit` stage on every commit with `--changed`: the gates see only
+//! the staged files, with the content that will be committed.
 //! An existing hook that mlgate did not write is kept unless `--force`.
 
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ pub fn script(pipeline: Option<&Path>) -> String {
         .map(|p| format!(" '{}'", p.display().to_string().replace('\'', "'\\''")))
         .unwrap_or_default();
     format!(
-        "#!/bin/sh\n{MARK}\n# Runs the `pre-commit` gates on the staged files; a failing gate blocks\n# the commit (skip once with `git commit --no-verify`).\nexec mlgate run{pipeline} --stage pre-commit --quiet\n"
+        "#!/bin/sh\n{MARK}\n# Runs the `pre-commit` gates on the staged files only, with their staged\n# content (`--changed`); a failing gate blocks the commit (skip once with\n# `git commit --no-verify`; scan everything with `mlgate run --stage pre-commit --all-files`).\nexec mlgate run{pipeline} --stage pre-commit --changed --quiet\n"
     )
 }
 
@@ -91,5 +92,22 @@ pub fn run(cmd: HookCommand) -> u8 {
             0
         }
         Err(e) => usage_error(format!("cannot write {}: {e}", hook.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hook_narrows_to_staged_files_and_quotes_the_pipeline() {
+        let text = script(Some(Path::new("ci/it's.yaml")));
+        assert!(text.starts_with("#!/bin/sh\n") && text.contains(MARK));
+        let exec = text.lines().last().unwrap();
+        assert_eq!(
+            exec,
+            "exec mlgate run 'ci/it'\\''s.yaml' --stage pre-commit --changed --quiet"
+        );
+        assert!(script(None).ends_with("exec mlgate run --stage pre-commit --changed --quiet\n"));
     }
 }

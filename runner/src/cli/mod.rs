@@ -98,6 +98,17 @@ pub struct RunArgs {
 
 /// Report format and destination.
 #[derive(Debug, Clone, Args)]
+    /// Pre-commit gates see only the files staged for the next commit, with
+    /// their staged content [default with `--stage pre-commit` outside CI]
+    #[arg(long)]
+    pub changed: bool,
+    /// Pre-commit gates see only the files changed since REF (committed,
+    /// staged, unstaged or untracked), with their working-tree content
+    #[arg(long, value_name = "REF")]
+    pub changed_since: Option<String>,
+    /// Pre-commit gates see all their inputs (turns the pre-commit default off)
+    #[arg(long)]
+    pub all_files: bool,
 pub struct OutputArgs {
     /// Report format [default: human]
     #[arg(long, short, value_enum)]

@@ -141,6 +141,22 @@ pub struct GateReport {
     pub output: String,
     /// Whether the component came from the compile cache.
     pub cached: bool,
+    /// Set when this pre-commit gate saw only changed files (`mlgate run
+    /// --changed` / `--changed-since`, or the pre-commit default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub narrowed: Option<Narrowed>,
+}
+
+/// How a gate was narrowed to changed files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Narrowed {
+    /// `staged` (content from the git index) or `changed-since` (working tree).
+    pub mode: String,
+    /// The revision of `changed-since`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Changed files the gate saw (0 when it was skipped for having none).
+    pub files: usize,
 }
 
 impl GateReport {
@@ -162,6 +178,7 @@ impl GateReport {
             logs_dropped: 0,
             output: String::new(),
             cached: false,
+            narrowed: None,
         }
     }
 

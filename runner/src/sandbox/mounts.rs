@@ -6,6 +6,12 @@
 //! staging directory that is preopened instead of the file's parent, so the
 //! gate cannot list or read its siblings.
 //!
+//! For a gate narrowed to changed files (`crate::narrow`), an [`InputView`]
+//! replaces a directory input by a private staging directory holding only
+//! the given files at their paths relative to the input, or gives a file
+//! input other content (its staged version). `declared` is unchanged, so
+//! locations still map to the real project-relative paths.
+//!
 //! The same table maps guest paths back: to host paths (for the `digest`
 //! import, confined to the mount after resolving symlinks) and to
 //! project-relative paths (for finding locations).
@@ -39,6 +45,19 @@ impl Mount {
             None => self.guest_root.clone(),
         }
     }
+}
+
+/// What a gate sees of one input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum InputView {
+    /// The input as declared.
+    #[default]
+    Whole,
+    /// A directory input reduced to these files: (path relative to the input,
+    /// host file with the content). Only regular files are exposed.
+    Files(Vec<(PathBuf, PathBuf)>),
+    /// A file input whose content comes from this host file.
+    Content(PathBuf),
 }
 
 /// The mounts of one gate, plus the staging directory that backs file inputs
@@ -76,14 +95,51 @@ pub enum MountError {
 impl Mounts {
     /// Prepare mounts for the inputs and outputs of a gate.
     pub fn prepare(inputs: &[PathBinding], outputs: &[PathBinding]) -> Result<Mounts, MountError> {
+        Self::prepare_with(inputs, &[], outputs)
+    }
+
+    /// Like [`Mounts::prepare`], but input `i` is exposed as `views[i]`
+    /// (missing views are [`InputView::Whole`]).
+    pub fn prepare_with(
+        inputs: &[PathBinding],
+        views: &[InputView],
+        outputs: &[PathBinding],
+    ) -> Result<Mounts, MountError> {
         let mut mounts = Mounts::default();
-        for input in inputs {
+        for (i, input) in inputs.iter().enumerate() {
+            let guest_root = format!("/inputs/{}", input.name);
+            match views.get(i) {
+                Some(InputView::Files(files)) => {
+                    let host_root = mounts.stage_files(input, files)?;
+                    mounts.mounts.push(Mount {
+                        name: input.name.clone(),
+                        guest_root,
+                        host_root,
+                        declared: input.declared.clone(),
+                        file_name: None,
+                        writable: false,
+                    });
+                    continue;
+                }
+                Some(InputView::Content(source)) => {
+                    let (host_root, file_name) = mounts.stage_file_from(input, source)?;
+                    mounts.mounts.push(Mount {
+                        name: input.name.clone(),
+                        guest_root,
+                        host_root,
+                        declared: input.declared.clone(),
+                        file_name: Some(file_name),
+                        writable: false,
+                    });
+                    continue;
+                }
+                Some(InputView::Whole) | None => {}
+            }
             let meta = std::fs::metadata(&input.path).map_err(|source| MountError::Input {
                 name: input.name.clone(),
                 path: input.path.display().to_string(),
                 source,
             })?;
-            let guest_root = format!("/inputs/{}", input.name);
             if meta.is_dir() {
                 let host_root = canonical(&input.name, &input.path)?;
                 mounts.mounts.push(Mount {
@@ -124,7 +180,8 @@ impl Mounts {
         Ok(mounts)
     }
 
-    fn stage_file(&mut self, input: &PathBinding) -> Result<(PathBuf, String), MountError> {
+    /// The gate's private staging directory for `input` (created on first use).
+    fn staging_dir(&mut self, input: &PathBinding) -> Result<PathBuf, MountError> {
         let staging_err = |source| MountError::Staging {
             name: input.name.clone(),
             source,
@@ -139,6 +196,72 @@ impl Mounts {
         }
         let staging = self._staging.as_ref().unwrap().path().join(&input.name);
         std::fs::create_dir_all(&staging).map_err(staging_err)?;
+        Ok(staging)
+    }
+
+    /// Stage `files` (relative path, host source) as the content of a
+    /// directory input; returns the canonical staging root. A relative path
+    /// that is not plain components, or a source that is not a regular file
+    /// (symlinks are not followed), is refused.
+    fn stage_files(
+        &mut self,
+        input: &PathBinding,
+        files: &[(PathBuf, PathBuf)],
+    ) -> Result<PathBuf, MountError> {
+        let staging = self.staging_dir(input)?;
+        let staging_err = |source| MountError::Staging {
+            name: input.name.clone(),
+            source,
+        };
+        for (rel, source) in files {
+            let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
+            let regular = std::fs::symlink_metadata(source).is_ok_and(|m| m.is_file());
+            if !plain || !regular {
+                return Err(staging_err(std::io::Error::other(format!(
+                    "{} is not a regular file under the input",
+                    rel.display()
+                ))));
+            }
+            let target = staging.join(rel);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(staging_err)?;
+            }
+            if std::fs::hard_link(source, &target).is_err() {
+                std::fs::copy(source, &target).map_err(staging_err)?;
+            }
+        }
+        canonical(&input.name, &staging)
+    }
+
+    /// Stage a file input with the content of `source` under the input's own
+    /// file name.
+    fn stage_file_from(
+        &mut self,
+        input: &PathBinding,
+        source: &Path,
+    ) -> Result<(PathBuf, String), MountError> {
+        let staging = self.staging_dir(input)?;
+        let file_name = input
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| input.name.clone());
+        let target = staging.join(&file_name);
+        if std::fs::hard_link(source, &target).is_err() {
+            std::fs::copy(source, &target).map_err(|source| MountError::Staging {
+                name: input.name.clone(),
+                source,
+            })?;
+        }
+        Ok((canonical(&input.name, &staging)?, file_name))
+    }
+
+    fn stage_file(&mut self, input: &PathBinding) -> Result<(PathBuf, String), MountError> {
+        let staging_err = |source| MountError::Staging {
+            name: input.name.clone(),
+            source,
+        };
+        let staging = self.staging_dir(input)?;
         let file_name = input
             .path
             .file_name()
@@ -270,5 +393,69 @@ mod tests {
         assert!(m.host_path("/inputs/models/m.bin").is_ok());
         let err = m.host_path("/inputs/models/link").unwrap_err();
         assert!(err.contains("leaves the input"), "{err}");
+    }
+
+    #[test]
+    fn narrowed_dir_input_exposes_only_given_files_at_their_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("sub dir")).unwrap();
+        std::fs::write(src.join("sub dir/ä.py"), "changed").unwrap();
+        std::fs::write(src.join("old.py"), "unchanged").unwrap();
+        let snapshot = dir.path().join("staged");
+        std::fs::write(&snapshot, "staged content").unwrap();
+        let views = [InputView::Files(vec![
+            (PathBuf::from("sub dir/ä.py"), src.join("sub dir/ä.py")),
+            (PathBuf::from("new.py"), snapshot.clone()),
+        ])];
+        let m = Mounts::prepare_with(&[binding("paths", "src/", &src)], &views, &[]).unwrap();
+        let root = &m.mounts[0].host_root;
+        assert!(!root.starts_with(dir.path().canonicalize().unwrap()));
+        assert!(
+            !root.join("old.py").exists(),
+            "unchanged files are not exposed"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("new.py")).unwrap(),
+            "staged content"
+        );
+        assert_eq!(m.mounts[0].guest_path(), "/inputs/paths");
+        assert_eq!(
+            m.display_path("/inputs/paths/sub dir/ä.py"),
+            "src/sub dir/ä.py"
+        );
+        assert!(m.host_path("/inputs/paths/new.py").is_ok());
+        assert!(m.host_path("/inputs/paths/../paths/new.py").is_err());
+    }
+
+    #[test]
+    fn narrowed_views_refuse_symlinks_and_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("outside"), "secret").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("outside"), dir.path().join("link")).unwrap();
+        let input = binding("paths", ".", dir.path());
+        for (rel, source) in [
+            ("link", dir.path().join("link")),
+            ("../x", dir.path().join("outside")),
+            ("/abs", dir.path().join("outside")),
+        ] {
+            let views = [InputView::Files(vec![(PathBuf::from(rel), source)])];
+            let err = Mounts::prepare_with(std::slice::from_ref(&input), &views, &[]);
+            assert!(err.is_err(), "{rel} must be refused");
+        }
+    }
+
+    #[test]
+    fn file_input_content_view_keeps_the_declared_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cfg.yaml"), "working tree").unwrap();
+        std::fs::write(dir.path().join("blob"), "index").unwrap();
+        let views = [InputView::Content(dir.path().join("blob"))];
+        let input = binding("cfg", "conf/cfg.yaml", &dir.path().join("cfg.yaml"));
+        let m = Mounts::prepare_with(&[input], &views, &[]).unwrap();
+        assert_eq!(m.mounts[0].guest_path(), "/inputs/cfg/cfg.yaml");
+        let host = m.host_path("/inputs/cfg/cfg.yaml").unwrap();
+        assert_eq!(std::fs::read_to_string(host).unwrap(), "index");
+        assert_eq!(m.display_path("/inputs/cfg/cfg.yaml"), "conf/cfg.yaml");
     }
 }
