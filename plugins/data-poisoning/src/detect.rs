@@ -119,6 +119,21 @@ pub fn blend_weight(pk: &[f64], pl: &[f64], labels: &[u32], c: usize) -> f64 {
     best.1
 }
 
+/// Rows not to flag as label flips although the blend doubts them: when
+/// the blend weight `w` rests on one model alone (kNN weight 0 or 1), a row
+/// the other model vouches for (p(label) > 1/2) is spared. One
+/// overconfident model (an unregularised fit on a small set) is not enough.
+pub fn vouched(pk: &[f64], pl: &[f64], labels: &[u32], c: usize, w: f64) -> Vec<bool> {
+    labels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            let j = i * c + l as usize;
+            l != NO_LABEL && ((w == 0.0 && pk[j] > 0.5) || (w == 1.0 && pl[j] > 0.5))
+        })
+        .collect()
+}
+
 /// Run every enabled detector.
 pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
     let mut clock = std::time::Instant::now();
@@ -145,7 +160,7 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
     let k = det.k.min(refs.len().saturating_sub(1)).max(1);
     let nb = (f.d > 0 && n >= 20).then(|| knn::search(&f, &all, &refs, k, &[]));
     timings.push(("knn", lap(&mut clock)));
-    let (probs, error_rate) = if let (true, Some(nb)) = (supervised, nb.as_ref()) {
+    let (probs, error_rate, vouched) = if let (true, Some(nb)) = (supervised, nb.as_ref()) {
         let pk = knn::class_probs(&f, nb, n, 1.0);
         let pl = softmax::cross_val_probs(&f);
         timings.push(("softmax", lap(&mut clock)));
@@ -163,15 +178,19 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
                 (0..c).any(|j| p[j] > p[l])
             })
             .count();
-        (probs, wrong as f64 / labelled.max(1) as f64)
+        let vouched = vouched(&pk, &pl, &f.labels, c, w);
+        (probs, wrong as f64 / labelled.max(1) as f64, vouched)
     } else {
-        (Vec::new(), 0.0)
+        (Vec::new(), 0.0, Vec::new())
     };
     let supervised = supervised && !probs.is_empty();
 
     if supervised && det.label_flip {
         for issue in confident::find_label_issues(&probs, &f.labels, c) {
             let i = issue.row;
+            if vouched[i] {
+                continue;
+            }
             let nbrs: Vec<String> = nb
                 .as_ref()
                 .map(|nb| nb.of(i).take(5).map(|(r, _)| r.to_string()).collect())
@@ -308,4 +327,23 @@ pub fn detect(table: &Table, cfg: &Config) -> Result<Detection, FeatureError> {
         row_hashes,
         timings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unused_model_vouches_only_when_the_blend_ignores_it() {
+        // Row 0: kNN says its label (0.6), softmax says the other class.
+        // Row 1: both doubt the label. Row 2: no label.
+        let pk = [0.6, 0.4, 0.2, 0.8, 0.5, 0.5];
+        let pl = [0.1, 0.9, 0.3, 0.7, 0.5, 0.5];
+        let labels = [0, 0, NO_LABEL];
+        assert_eq!(vouched(&pk, &pl, &labels, 2, 0.0), [true, false, false]);
+        assert_eq!(vouched(&pk, &pl, &labels, 2, 0.5), [false, false, false]);
+        // kNN alone: the softmax would have to vouch, and it does not.
+        assert_eq!(vouched(&pk, &pl, &labels, 2, 1.0), [false, false, false]);
+        assert_eq!(vouched(&pl, &pk, &labels, 2, 1.0), [true, false, false]);
+    }
 }
