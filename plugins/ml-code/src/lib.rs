@@ -17,7 +17,7 @@ pub mod source;
 use mlgate_plugin_sdk::walk::{self, WalkLimits};
 use mlgate_plugin_sdk::{Gate, GateError, GateResult, PluginInfo, Request, host};
 
-use crate::config::{Config, Filters};
+use crate::config::Config;
 
 /// Most findings returned (the host caps a gate at 10 000).
 const MAX_FINDINGS: usize = 9_000;
@@ -50,7 +50,7 @@ impl Gate for MlCode {
             }
             None => None,
         };
-        let filters = Filters::new(config, baseline.as_deref())?;
+        let filters = config::filters(config, baseline.as_deref())?;
         let prefilter = source::prefilter();
         let walk = walk::files(root, WalkLimits::default());
         if walk.files.is_empty() && !walk.errors.is_empty() {

@@ -31,6 +31,8 @@
 //! mlgate_plugin_sdk::export_gate!(Hello);
 //! ```
 
+#[cfg(feature = "allowlist")]
+pub mod allowlist;
 pub mod host;
 pub mod notebook;
 mod request;

@@ -16,7 +16,7 @@ pub mod scan;
 use mlgate_plugin_sdk::walk::{self, WalkLimits};
 use mlgate_plugin_sdk::{Gate, GateError, GateResult, PluginInfo, Request, Severity, host};
 
-use crate::config::{Config, Filters};
+use crate::config::Config;
 use crate::scan::Scanner;
 
 /// Most findings returned (the host caps a gate at 10 000).
@@ -55,7 +55,7 @@ impl Gate for Secrets {
             }
             None => None,
         };
-        let filters = Filters::new(config, baseline.as_deref())?;
+        let filters = config::filters(config, baseline.as_deref())?;
         let scanner = Scanner::new().map_err(|e| GateError::new("internal", e.to_string()))?;
         let walk = walk::files(root, WalkLimits::default());
         if walk.files.is_empty() && !walk.errors.is_empty() {

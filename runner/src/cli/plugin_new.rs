@@ -48,6 +48,10 @@ const WIT: &str = include_str!("../../../wit/gate.wit");
 /// The SDK's sources, copied into a Rust project (`sdk/src/NAME`).
 const SDK_SOURCES: &[(&str, &str)] = &[
     ("lib.rs", include_str!("../../../plugins/sdk/src/lib.rs")),
+    (
+        "allowlist.rs",
+        include_str!("../../../plugins/sdk/src/allowlist.rs"),
+    ),
     ("host.rs", include_str!("../../../plugins/sdk/src/host.rs")),
     (
         "notebook.rs",
