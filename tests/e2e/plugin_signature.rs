@@ -216,3 +216,37 @@ fn signature_without_trust_input_is_an_error() {
     assert_eq!(code, 1, "{json}");
     assert_eq!(json["gates"][0]["status"], "error");
 }
+
+#[test]
+fn signature_real_production_sigstore_bundle_through_the_gate() {
+    // A bundle made by the real Sigstore public-good instance (see
+    // tests/fixtures/signature/real-sigstore/README.md), verified offline.
+    let identity = "identity=https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    let issuer = "issuer=https://token.actions.githubusercontent.com";
+    let real = |p: &str| fx(&format!("real-sigstore/{p}"));
+    let bundle = real("a.txt.v0.2.sigstore.json");
+    let (code, json) = check(
+        &real("a.txt"),
+        &bundle,
+        ("trusted_root", &real("trusted_root.json")),
+        &[identity, issuer],
+    );
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["gates"][0]["status"], "pass");
+    let (code, json) = check(
+        &real("a.txt"),
+        &bundle,
+        ("trusted_root", &real("trusted_root.json")),
+        &["identity=release@example.com", issuer],
+    );
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(findings(&json)[0].0, "signature-identity-mismatch");
+    let (code, json) = check(
+        &real("a.txt"),
+        &bundle,
+        ("trusted_root", &real("staging-trusted_root.json")),
+        &[identity, issuer],
+    );
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(findings(&json)[0].0, "signature-tlog-invalid");
+}
