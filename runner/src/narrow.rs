@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::git::{self, Change};
+use crate::git;
 use crate::model::PathBinding;
 use crate::sandbox::mounts::InputView;
 

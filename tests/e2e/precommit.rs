@@ -41,7 +41,7 @@ fn secret_file(seed: u64) -> String {
 }
 
 fn git(dir: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new("git")
+    Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
@@ -50,8 +50,7 @@ fn git(dir: &Path, args: &[&str]) -> std::process::Output {
         .env_remove("GIT_INDEX_FILE")
         .env_remove("GIT_DIR")
         .output()
-        .unwrap();
-    out
+        .unwrap()
 }
 
 fn git_ok(dir: &Path, args: &[&str]) {
@@ -200,8 +199,9 @@ fn precommit_gate_is_skipped_when_nothing_is_staged_under_its_inputs() {
         "no staged files under its inputs (paths: src/)"
     );
     assert_eq!(gate["narrowed"]["files"], 0);
-    // A deleted file is not scanned either.
+    // A deleted file is not scanned either, nor an untracked one.
     git_ok(root, &["rm", "-q", "src/old.py"]);
+    write(root, "src/untracked.py", &secret_file(9));
     let (code, report, _) = run_json(root, &["--changed"], None);
     assert_eq!(code, 0);
     assert_eq!(report["gates"][0]["status"], "skipped");
