@@ -302,3 +302,22 @@ fn precommit_installed_hook_blocks_a_commit_with_a_staged_secret() {
     let log = git(root, &["log", "--format=%s"]);
     assert_eq!(String::from_utf8_lossy(&log.stdout), "clean\none\n");
 }
+
+#[test]
+fn precommit_human_report_says_the_gates_were_narrowed() {
+    let dir = repo();
+    let root = dir.path();
+    write(root, "src/c.py", &secret_file(10));
+    git_ok(root, &["add", "src/c.py"]);
+    let mut cmd = mlgate();
+    cmd.current_dir(root)
+        .args(["run", "--stage", "pre-commit", "--quiet"])
+        .env_remove("CI");
+    let (code, stdout, stderr) = run(&mut cmd);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stdout.contains("pre-commit gates saw only the staged files: secrets 1;"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("src/c.py:2") && !stdout.contains("src/old.py"), "{stdout}");
+}

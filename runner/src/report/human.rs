@@ -65,6 +65,30 @@ pub fn counts_text(gate: &GateReport) -> String {
         .join(", ")
 }
 
+/// `(pre-commit gates saw only the staged files: secrets 2, ml-code 1; ...)`
+/// when gates ran narrowed to changed files.
+fn narrowed_line(report: &RunReport) -> Option<String> {
+    let gates: Vec<(&str, &super::model::Narrowed)> = report
+        .gates
+        .iter()
+        .filter_map(|g| Some((g.id.as_str(), g.narrowed.as_ref()?)))
+        .filter(|(_, n)| n.files > 0)
+        .collect();
+    let (_, first) = gates.first()?;
+    let what = match &first.since {
+        Some(rev) => format!("the files changed since {rev}"),
+        None => "the staged files".to_string(),
+    };
+    let counts: Vec<String> = gates
+        .iter()
+        .map(|(id, n)| format!("{id} {}", n.files))
+        .collect();
+    Some(format!(
+        "(pre-commit gates saw only {what}: {}; `--all-files` scans everything)",
+        counts.join(", ")
+    ))
+}
+
 /// Render the whole report.
 pub fn render(report: &RunReport, style: Style) -> String {
     let mut out = String::new();
@@ -101,6 +125,9 @@ pub fn render(report: &RunReport, style: Style) -> String {
             }
         )
         .unwrap();
+    }
+    if let Some(line) = narrowed_line(report) {
+        writeln!(out, "{line}").unwrap();
     }
     for g in &report.gates {
         if g.findings.is_empty() && g.suppressed.is_empty() && g.logs_dropped == 0 {
