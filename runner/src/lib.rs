@@ -9,6 +9,7 @@
 //! - [`scheduler`] runs the selected gates in parallel; [`policy`] holds
 //!   suppressions; [`report`] renders the result; [`cli`] is the command line.
 
+pub mod advisories;
 pub mod cli;
 pub mod diagnostic;
 pub mod digest;

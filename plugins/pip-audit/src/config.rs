@@ -2,12 +2,15 @@
 
 use serde::Deserialize;
 
+use crate::markers::Environment;
+
 /// `with:` block of a `pip-audit` gate.
 ///
 /// ```yaml
 /// with:
 ///   require_hashes: true
 ///   max_db_age_days: 30
+///   environment: { python_version: "3.11", sys_platform: linux }
 ///   ignore:
 ///     - { id: CVE-2023-30861, reason: "not behind a caching proxy", expires: 2026-12-31 }
 /// ```
@@ -24,6 +27,9 @@ pub struct Config {
     pub typosquat_allow: Vec<String>,
     /// Index URLs that are yours: an extra index listed here is not reported.
     pub trusted_indexes: Vec<String>,
+    /// Target environment for PEP 508 markers; `None`: markers are not
+    /// evaluated and every requirement is audited.
+    pub environment: Option<Environment>,
 }
 
 impl Default for Config {
@@ -34,6 +40,7 @@ impl Default for Config {
             max_db_age_days: 30,
             typosquat_allow: Vec::new(),
             trusted_indexes: Vec::new(),
+            environment: None,
         }
     }
 }
@@ -65,6 +72,21 @@ pub const SCHEMA: &str = r#"{
       "description": "Names never reported as typosquats"},
     "trusted_indexes": {"type": "array", "items": {"type": "string"},
       "description": "Extra index URLs that are not reported"},
+    "environment": {"type": "object", "additionalProperties": false,
+      "description": "Target environment for PEP 508 markers (absent: markers are not evaluated, everything is audited; a key left out is unknown and never excludes a requirement)",
+      "properties": {
+        "python_version": {"type": "string", "pattern": "^[0-9]+\\.[0-9]+$"},
+        "python_full_version": {"type": "string"},
+        "sys_platform": {"type": "string"},
+        "platform_system": {"type": "string"},
+        "platform_machine": {"type": "string"},
+        "os_name": {"type": "string"},
+        "implementation_name": {"type": "string"},
+        "platform_python_implementation": {"type": "string"},
+        "implementation_version": {"type": "string"},
+        "platform_release": {"type": "string"},
+        "platform_version": {"type": "string"}
+      }},
     "ignore": {"type": "array", "items": {
       "type": "object", "additionalProperties": false, "required": ["id", "reason"],
       "properties": {

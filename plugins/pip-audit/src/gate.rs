@@ -9,6 +9,7 @@ use mlgate_plugin_sdk::{Finding, GateError, GateResult, PluginInfo, Request, Sev
 
 use crate::config::{Config, SCHEMA};
 use crate::lock::{self, Lockfile};
+use crate::markers::Target;
 use crate::names::normalize;
 use crate::osv::db::Database;
 use crate::vulns::{self, Vuln};
@@ -23,7 +24,7 @@ const GATE_RULES: &[(&str, Severity, &str, &str)] = &[
         "advisory-db-stale",
         Severity::Medium,
         "Advisory database older than `max_db_age_days`",
-        "Refresh it (`mlgate advisories fetch`) and point `advisories` at the new copy.",
+        "Run `mlgate advisories fetch` (gates without an `advisories` input use the newest fetched copy), or update the `advisories` input.",
     ),
     (
         "advisory-unevaluable",
@@ -108,9 +109,16 @@ pub fn run(request: &Request) -> Result<GateResult, GateError> {
             "declare a `lockfile` input (or a pip-audit `report`)",
         ));
     }
-    let locks = match lock_input {
+    let mut locks = match lock_input {
         Some(input) => read_locks(input)?,
         None => Vec::new(),
+    };
+    let skipped_by_marker = match &config.environment {
+        Some(env) => {
+            let target = Target::new(env.clone()).map_err(GateError::config)?;
+            Some(apply_markers(&mut locks, &target))
+        }
+        None => None,
     };
     let root: PathBuf = lock_input.map(input_root).unwrap_or_default();
     let relative = |p: &Path| walk::relative(&root, p);
@@ -128,7 +136,12 @@ pub fn run(request: &Request) -> Result<GateResult, GateError> {
 
     let mut wanted: HashSet<String> = locks
         .iter()
-        .flat_map(|l| l.requirements.iter().map(|r| r.normalized.clone()))
+        .flat_map(|l| {
+            l.requirements
+                .iter()
+                .filter(|r| !r.skipped_by_marker)
+                .map(|r| r.normalized.clone())
+        })
         .collect();
     if let Some((_, deps)) = &report_deps {
         wanted.extend(deps.iter().map(|d| normalize(&d.name)));
@@ -138,8 +151,9 @@ pub fn run(request: &Request) -> Result<GateResult, GateError> {
         None if report_deps.is_some() => None,
         None => {
             return Err(GateError::input(
-                "no advisory database: declare an `advisories` input (an OSV directory, .jsonl or zip; \
-                 `mlgate advisories fetch` downloads one)",
+                "no advisory database: run `mlgate advisories fetch` on the host (gates without an \
+                 `advisories` input then use the newest fetched copy), or declare an `advisories` \
+                 input (an OSV directory, .jsonl or zip)",
             ));
         }
     };
@@ -242,8 +256,12 @@ pub fn run(request: &Request) -> Result<GateResult, GateError> {
         (Some(d), None) => format!("{} advisories, date unknown", d.records_seen),
         (None, _) => "no advisory database (report only)".into(),
     };
+    let markers_text = match skipped_by_marker {
+        Some(n) => format!("; {n} requirements not installed in the target environment (markers)"),
+        None => String::new(),
+    };
     let summary = format!(
-        "{vuln_count} vulnerabilities in {} package versions ({ignored} ignored); audited {audited} packages in [{}] against {db_text}{}",
+        "{vuln_count} vulnerabilities in {} package versions ({ignored} ignored); audited {audited} packages in [{}] against {db_text}{markers_text}{}",
         vulnerable_packages.len(),
         formats.join(", "),
         if truncated {
@@ -262,7 +280,41 @@ pub fn run(request: &Request) -> Result<GateResult, GateError> {
     if let Some(age) = db_age {
         result = result.metric("database_age_days", age as f64);
     }
+    if let Some(n) = skipped_by_marker {
+        result = result.metric("skipped_by_marker", n as f64);
+    }
     Ok(result)
+}
+
+/// Marks the requirements whose marker cannot hold in `target`; returns how
+/// many. A marker that does not parse is reported and audited anyway.
+fn apply_markers(locks: &mut [Lockfile], target: &Target) -> usize {
+    let mut skipped = 0;
+    for lock in locks {
+        let mut problems = Vec::new();
+        for req in &mut lock.requirements {
+            let Some(marker) = &req.marker else {
+                continue;
+            };
+            match target.may_apply(marker) {
+                Ok(true) => {}
+                Ok(false) => {
+                    req.skipped_by_marker = true;
+                    skipped += 1;
+                }
+                Err(e) => problems.push((
+                    req.file.clone(),
+                    req.line,
+                    format!(
+                        "{}: marker `{marker}` is not PEP 508 ({e}); audited anyway",
+                        req.name
+                    ),
+                )),
+            }
+        }
+        lock.problems.extend(problems);
+    }
+    skipped
 }
 
 fn input_root(input: &Path) -> PathBuf {

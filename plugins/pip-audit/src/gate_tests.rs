@@ -219,7 +219,11 @@ fn stale_database_and_missing_inputs() {
         .expect("2024 data is stale");
     assert!(stale.message.contains("2024-10-"));
     let err = run(&Request::for_test(json!({}), &[("lockfile", &req)])).unwrap_err();
-    assert!(err.message.contains("advisories"), "{}", err.message);
+    assert!(
+        err.message.contains("run `mlgate advisories fetch`"),
+        "the message names the fix: {}",
+        err.message
+    );
     let err = run(&Request::for_test(json!({}), &[])).unwrap_err();
     assert_eq!(err.code, "input");
 }
@@ -255,4 +259,92 @@ fn describe_lists_rules_and_schema() {
     );
     assert!(info.rules.iter().any(|r| r.id == "extra-index-url"));
     let _: serde_json::Value = serde_json::from_str(&info.config_schema).unwrap();
+}
+
+/// (package, advisory) of the vulnerability findings.
+fn advisories_of(result: &GateResult) -> BTreeSet<(String, String)> {
+    result
+        .findings
+        .iter()
+        .filter(|f| f.get_property("advisory").is_some())
+        .map(|f| {
+            (
+                prop(f, "package").to_string(),
+                prop(f, "advisory").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn markers_are_evaluated_against_the_configured_environment() {
+    let lock = fixtures().join("markers/requirements.txt");
+    let audit = |env: serde_json::Value| {
+        let mut config = json!({"max_db_age_days": 100000});
+        if !env.is_null() {
+            config["environment"] = env;
+        }
+        gate(config, &[("lockfile", &lock), ("advisories", &db())])
+    };
+    let has = |r: &GateResult, pkg: &str, id: &str| {
+        advisories_of(r).contains(&(pkg.to_string(), id.to_string()))
+    };
+    // No environment: every requirement is audited, whatever its marker.
+    let all = audit(serde_json::Value::Null);
+    for (pkg, id) in [
+        ("gunicorn", "PYSEC-2018-55"),
+        ("pywin32", "PYSEC-2021-112"),
+        ("waitress", "PYSEC-2019-136"),
+        ("tornado", "PYSEC-2023-75"),
+    ] {
+        assert!(has(&all, pkg, id), "{pkg} {id}: {:?}", advisories_of(&all));
+    }
+    assert!(!all.summary.contains("markers"), "{}", all.summary);
+    // Linux, Python 3.12: the Windows-only and pre-3.12 requirements are not installed.
+    let linux = audit(json!({"python_version": "3.12", "sys_platform": "linux"}));
+    assert!(has(&linux, "gunicorn", "PYSEC-2018-55"));
+    let packages: BTreeSet<String> = advisories_of(&linux).into_iter().map(|p| p.0).collect();
+    assert_eq!(
+        packages,
+        BTreeSet::from(["gunicorn".to_string(), "jupyter-core".to_string()]),
+        "jupyter-core has no marker; pywin32, waitress and tornado are not installed"
+    );
+    assert!(
+        linux
+            .summary
+            .contains("; 11 requirements not installed in the target environment"),
+        "{}",
+        linux.summary
+    );
+    // Windows, Python 3.11: the reverse.
+    let windows = audit(json!({"python_version": "3.11", "sys_platform": "win32"}));
+    assert!(has(&windows, "pywin32", "PYSEC-2021-112"));
+    assert!(has(&windows, "waitress", "PYSEC-2019-136"));
+    assert!(has(&windows, "tornado", "PYSEC-2023-75"));
+    assert!(!has(&windows, "gunicorn", "PYSEC-2018-55"));
+    // A bad environment is a config error; a bad marker is reported and audited.
+    let err = run(&Request::for_test(
+        json!({"environment": {"python_version": "three"}}),
+        &[("lockfile", &lock), ("advisories", &db())],
+    ))
+    .unwrap_err();
+    assert_eq!(err.code, "config", "{}", err.message);
+    let dir = std::env::temp_dir().join(format!("pip-audit-marker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("requirements.txt");
+    std::fs::write(&bad, "gunicorn==19.4.0 ; python_version <> '3'\n").unwrap();
+    let result = gate(
+        json!({"max_db_age_days": 100000, "environment": {"sys_platform": "win32"}}),
+        &[("lockfile", &bad), ("advisories", &db())],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(has(&result, "gunicorn", "PYSEC-2018-55"), "audited anyway");
+    assert!(
+        result
+            .findings
+            .iter()
+            .any(|f| f.rule_id == "lockfile-problem" && f.message.contains("not PEP 508")),
+        "{:?}",
+        result.findings
+    );
 }

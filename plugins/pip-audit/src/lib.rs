@@ -2,7 +2,8 @@
 //! pip-audit JSON reports, and lockfile hygiene, as an mlgate gate.
 //!
 //! This file is the glue to the WIT world; the work is in the modules:
-//! [`lock`] (five lock formats), [`osv`] (database and matcher), [`vulns`]
+//! [`lock`] (five lock formats), [`markers`] (PEP 508 markers against a
+//! target environment), [`osv`] (database and matcher), [`vulns`]
 //! (merging, ignores, findings), [`hygiene`], [`report`], [`cvss`].
 
 pub mod config;
@@ -11,6 +12,7 @@ pub mod dates;
 pub mod gate;
 pub mod hygiene;
 pub mod lock;
+pub mod markers;
 pub mod names;
 pub mod osv;
 pub mod report;

@@ -243,7 +243,11 @@ pub fn match_lockfile(
         .filter_map(|r| Some((r.normalized.as_str(), r.version.as_deref()?)))
         .collect();
     let mut seen = std::collections::HashSet::new();
-    for req in lock.requirements.iter().filter(|r| !r.constraint) {
+    for req in lock
+        .requirements
+        .iter()
+        .filter(|r| !r.constraint && !r.skipped_by_marker)
+    {
         if !matches!(req.source, crate::lock::Source::Registry(_)) {
             continue;
         }

@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::output::{emit, observer, runtime, tokio_runtime};
 use super::{OutputArgs, usage_error};
+use crate::advisories;
 use crate::model::{
     FailOn, GateSpec, Limits, PathBinding, Pipeline, PluginRef, Position, Severity, Stage,
 };
@@ -95,6 +96,8 @@ fn spec(args: &CheckArgs) -> Result<GateSpec, u8> {
         }
         inputs.push(b);
     }
+    // `pip-audit` without `--input advisories=` reads the host's fetched database.
+    inputs.extend(advisories::default_input(&plugin, &inputs));
     let outputs = args
         .outputs
         .iter()
@@ -162,10 +165,10 @@ pub fn run(args: CheckArgs) -> u8 {
         jobs: 1,
         git_commit: None,
         changed_files: Vec::new(),
+        narrow: None,
         suppress: None,
         observer: observer(&args.output),
     };
-        narrow: None,
     let report = tokio.block_on(scheduler::run(
         runtime,
         Arc::new(pipeline),

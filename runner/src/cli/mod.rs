@@ -5,6 +5,7 @@
 //! Exit status (contract): 0 every gate passed; 1 a gate failed or errored;
 //! 2 the command could not run (bad pipeline, bad arguments, missing file).
 
+mod advisories;
 mod check;
 mod export;
 mod hook;
@@ -63,6 +64,9 @@ pub enum Command {
     /// Git hooks.
     #[command(subcommand)]
     Hook(hook::HookCommand),
+    /// Advisory data for `builtin:pip-audit`, fetched on the host (gates have no network).
+    #[command(subcommand)]
+    Advisories(advisories::AdvisoriesCommand),
 }
 
 /// Which pipeline and project.
@@ -133,6 +137,7 @@ pub fn execute(cli: Cli) -> u8 {
         Command::Sign(args) => sign::run(args),
         Command::Export(args) => export::run(args),
         Command::Hook(cmd) => hook::run(cmd),
+        Command::Advisories(cmd) => advisories::run(cmd),
     }
 }
 

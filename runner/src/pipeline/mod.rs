@@ -74,7 +74,10 @@ pub fn load(
             format!("project directory `{}` not found", project_dir.display()),
         )));
     }
-    parse_str(&text, file, project_dir, builtins, true)
+    let mut pipeline = parse_str(&text, file, project_dir, builtins, true)?;
+    // A `pip-audit` gate without `advisories` reads the host's fetched database.
+    crate::advisories::bind_defaults(&mut pipeline);
+    Ok(pipeline)
 }
 
 /// Validates pipeline `text` read from `file` (used for messages and to find

@@ -98,8 +98,12 @@ pub struct Requirement {
     pub line: Option<u32>,
     /// `--hash` values / lock hashes.
     pub hashes: Vec<String>,
-    /// Environment marker, if any (not evaluated: the target is unknown).
+    /// Environment marker, if any (evaluated only against a configured
+    /// target environment, see [`crate::markers`]).
     pub marker: Option<String>,
+    /// The marker cannot be true in the configured target environment: the
+    /// requirement is not installed there, so it is not audited.
+    pub skipped_by_marker: bool,
     /// Extras requested.
     pub extras: Vec<String>,
     /// Came from a `-c` constraints file.
@@ -119,6 +123,7 @@ impl Requirement {
             line,
             hashes: Vec::new(),
             marker: None,
+            skipped_by_marker: false,
             extras: Vec::new(),
             constraint: false,
         }
