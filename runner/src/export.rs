@@ -1,9 +1,9 @@
 //! `mlgate export`: the pipeline as a workflow of an engine that scales it
 //! out, one job (GitHub Actions) or DAG task (Argo Workflows) per gate, with
 //! `needs:` / `dependencies:` mirroring the gate DAG. Each job runs
-//! `mlgate run PIPELINE --only GATE` (which also reruns the gates GATE needs
-//! inside that job: the sandboxed gates are cheap and the job stays
-//! self-contained) and keeps its report.
+//! `mlgate run PIPELINE --only GATE --no-needs` (the gates GATE needs ran,
+//! and passed, in the upstream jobs the engine waits for) and keeps its
+//! report.
 //!
 //! Output is YAML written by hand (stable key order, every string quoted),
 //! compared with golden files in `tests/golden/`.
@@ -79,7 +79,7 @@ fn run_args(p: &Pipeline, repo: &RepoPaths, gate: &str) -> Vec<String> {
     if !project.is_empty() {
         args.extend(["--project".into(), project.to_string()]);
     }
-    args.extend(["--only".into(), gate.to_string()]);
+    args.extend(["--only".into(), gate.to_string(), "--no-needs".into()]);
     args
 }
 

@@ -199,6 +199,36 @@ impl GateGraph {
     /// when one is given); else with `stage`, that stage's gates; else all.
     /// Always plus everything they need, transitively. Sorted by file order.
     pub fn select(&self, stage: Option<Stage>, only: &[String]) -> Result<Vec<usize>, String> {
+        let roots = self.roots(stage, only)?;
+        let mut seen = vec![false; self.len()];
+        let mut stack = roots;
+        while let Some(g) = stack.pop() {
+            if !std::mem::replace(&mut seen[g], true) {
+                stack.extend(&self.needs[g]);
+            }
+        }
+        Ok((0..self.len()).filter(|&g| seen[g]).collect())
+    }
+
+    /// Like [`select`](Self::select) with `only`, but without the gates they
+    /// need: those count as done (an exported workflow ran them in upstream
+    /// jobs). Sorted by file order.
+    pub fn select_exact(
+        &self,
+        stage: Option<Stage>,
+        only: &[String],
+    ) -> Result<Vec<usize>, String> {
+        if only.is_empty() {
+            return Err("`--no-needs` needs at least one `--only GATE`".to_string());
+        }
+        let mut roots = self.roots(stage, only)?;
+        roots.sort_unstable();
+        roots.dedup();
+        Ok(roots)
+    }
+
+    /// The gates named by `only` (or `stage`'s, or all), validated.
+    fn roots(&self, stage: Option<Stage>, only: &[String]) -> Result<Vec<usize>, String> {
         let mut roots = Vec::new();
         if only.is_empty() {
             roots.extend((0..self.len()).filter(|&g| stage.is_none_or(|s| self.stages[g] == s)));
@@ -221,14 +251,7 @@ impl GateGraph {
                 roots.push(g);
             }
         }
-        let mut seen = vec![false; self.len()];
-        let mut stack = roots;
-        while let Some(g) = stack.pop() {
-            if !std::mem::replace(&mut seen[g], true) {
-                stack.extend(&self.needs[g]);
-            }
-        }
-        Ok((0..self.len()).filter(|&g| seen[g]).collect())
+        Ok(roots)
     }
 
     /// Topological levels of `selection`: stage by stage (the barrier), and

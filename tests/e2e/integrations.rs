@@ -297,6 +297,30 @@ fn export(target: &str) -> String {
 }
 
 #[test]
+fn no_needs_runs_only_the_named_gate() {
+    let dir = tampered_project("");
+    let gates = |args: &[&str]| {
+        let (code, stdout, stderr) = run_in(dir.path(), args);
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+        let ids: Vec<String> = json["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_str().unwrap().to_string())
+            .collect();
+        (code, ids)
+    };
+    let (_, ids) = gates(&["--format", "json", "--only", "downstream"]);
+    assert_eq!(ids, ["data-provenance", "downstream"]);
+    let (_, ids) = gates(&["--format", "json", "--only", "downstream", "--no-needs"]);
+    assert_eq!(ids, ["downstream"]);
+    let (code, _, stderr) = run_in(dir.path(), &["--no-needs"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--only"), "{stderr}");
+}
+
+#[test]
 fn export_github_actions_matches_golden() {
     let text = export("github-actions");
     assert!(

@@ -90,6 +90,10 @@ pub struct RunArgs {
     /// Run only this gate and what it needs (repeatable).
     #[arg(long, value_name = "GATE")]
     pub only: Vec<String>,
+    /// With `--only`: run just the named gates, not the gates they need
+    /// (those count as done; an exported workflow runs them in upstream jobs).
+    #[arg(long, requires = "only")]
+    pub no_needs: bool,
     /// Run the gates but perform no side effects (no tickets, no audit log).
     #[arg(long)]
     pub dry_run: bool,
@@ -98,10 +102,6 @@ pub struct RunArgs {
     /// Gates run at once [default: number of cores]
     #[arg(long, short)]
     pub jobs: Option<usize>,
-}
-
-/// Report format and destination.
-#[derive(Debug, Clone, Args)]
     /// Pre-commit gates see only the files staged for the next commit, with
     /// their staged content [default with `--stage pre-commit` outside CI]
     #[arg(long)]
@@ -113,6 +113,10 @@ pub struct RunArgs {
     /// Pre-commit gates see all their inputs (turns the pre-commit default off)
     #[arg(long)]
     pub all_files: bool,
+}
+
+/// Report format and destination.
+#[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Report format [default: human]
     #[arg(long, short, value_enum)]

@@ -168,7 +168,12 @@ pub fn run(args: RunArgs) -> u8 {
 fn run_inner(args: RunArgs) -> Result<u8, u8> {
     let Loaded { pipeline, graph } = load(&args.pipeline)?;
     let stage = args.stage.as_deref().and_then(Stage::parse);
-    let selection = graph.select(stage, &args.only).map_err(usage_error)?;
+    let selection = if args.no_needs {
+        graph.select_exact(stage, &args.only)
+    } else {
+        graph.select(stage, &args.only)
+    }
+    .map_err(usage_error)?;
     let sinks = crate::tickets::parse(&pipeline.tickets).map_err(usage_error)?;
     let (suppress, expired) = suppressions(&pipeline.project_dir)?;
     let needs: Vec<Vec<usize>> = (0..pipeline.gates.len())

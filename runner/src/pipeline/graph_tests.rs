@@ -54,6 +54,22 @@ fn select_follows_needs_transitively() {
 }
 
 #[test]
+fn select_exact_takes_only_the_named_gates() {
+    let p = pipeline(SIX);
+    let g = graph::build(&p).unwrap();
+    let only = g
+        .select_exact(None, &["sign".into(), "report".into(), "sign".into()])
+        .unwrap();
+    assert_eq!(ids(&p, &only), ["sign", "report"]);
+    assert!(g.select_exact(None, &[]).unwrap_err().contains("--only"));
+    assert!(g.select_exact(None, &["nope".into()]).is_err());
+    // Needs outside the selection count as done: one level.
+    assert_eq!(g.levels(&only).len(), 2, "report still waits for sign");
+    let single = g.select_exact(None, &["report".into()]).unwrap();
+    assert_eq!(g.levels(&single), vec![single.clone()]);
+}
+
+#[test]
 fn levels_honour_stage_barrier_then_needs() {
     let p = pipeline(SIX);
     let g = graph::build(&p).unwrap();
