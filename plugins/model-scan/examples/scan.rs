@@ -1,7 +1,8 @@
 //! Scan files natively and print one line per finding (for debugging and
 //! for the peer benchmark): `cargo run --release -p mlgate-plugin-model-scan
 //! --example scan -- FILE...`. Prints `FILE<TAB>max-severity<TAB>count`
-//! per file with `--summary`.
+//! per file with `--summary`; `--time` prints the scan time (files opened
+//! and scanned, process start excluded) to stderr as `scan-seconds<TAB>S`.
 
 use mlgate_plugin_model_scan::config::Config;
 use mlgate_plugin_model_scan::scan::Scanner;
@@ -9,7 +10,9 @@ use mlgate_plugin_model_scan::scan::Scanner;
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let summary = args.iter().any(|a| a == "--summary");
-    args.retain(|a| a != "--summary");
+    let time = args.iter().any(|a| a == "--time");
+    args.retain(|a| a != "--summary" && a != "--time");
+    let start = std::time::Instant::now();
     let cfg = Config::default();
     let mut scanner = Scanner::new(&cfg);
     for path in args {
@@ -38,6 +41,9 @@ fn main() {
                 h.message
             );
         }
+    }
+    if time {
+        eprintln!("scan-seconds\t{:.6}", start.elapsed().as_secs_f64());
     }
 }
 
