@@ -42,6 +42,40 @@ pub fn head_commit(project: &Path) -> Option<String> {
     Some(String::from_utf8_lossy(&out).trim().to_string())
 }
 
+/// Where the run happened in git, for every report: the commit, the branch
+/// (`None` when HEAD is detached, as in most CI checkouts) and whether
+/// tracked files differ from the commit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RepoState {
+    /// `HEAD`'s commit id (`None` before the first commit).
+    pub commit: Option<String>,
+    /// The checked-out branch.
+    pub branch: Option<String>,
+    /// Tracked files modified or staged relative to `HEAD` (untracked files
+    /// do not count).
+    pub dirty: bool,
+}
+
+/// The repository state of `project`, or `None` outside a git work tree.
+pub fn repo_state(project: &Path) -> Option<RepoState> {
+    output(project, &["rev-parse", "--is-inside-work-tree"]).ok()?;
+    let branch = output(project, &["symbolic-ref", "-q", "--short", "HEAD"])
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .filter(|b| !b.is_empty());
+    let dirty = output(
+        project,
+        &["status", "--porcelain", "-z", "--untracked-files=no"],
+    )
+    .map(|s| !s.is_empty())
+    .unwrap_or(false);
+    Some(RepoState {
+        commit: head_commit(project),
+        branch,
+        dirty,
+    })
+}
+
 /// The root of the working tree that holds `project`, canonical.
 pub fn toplevel(project: &Path) -> Result<PathBuf, String> {
     let out = output(project, &["rev-parse", "--show-toplevel"])
@@ -295,5 +329,47 @@ mod tests {
         assert!(read_blobs(&mut missing.as_bytes(), &oids[..1], &dests[..1]).is_err());
         let short = format!("{} blob 9\nab", oids[0]);
         assert!(read_blobs(&mut short.as_bytes(), &oids[..1], &dests[..1]).is_err());
+    }
+
+    #[test]
+    fn repo_state_tracks_commit_branch_and_dirty() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert_eq!(repo_state(root), None, "not a repository");
+        let git = |args: &[&str]| {
+            let out = command(
+                root,
+                &["-c", "user.name=t", "-c", "user.email=t@example.com"],
+            )
+            .args(args)
+            .output()
+            .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        git(&["init", "-q", "-b", "trunk"]);
+        let state = repo_state(root).unwrap();
+        assert_eq!(
+            (state.commit, state.branch.as_deref(), state.dirty),
+            (None, Some("trunk"), false)
+        );
+        std::fs::write(root.join("a.txt"), "1").unwrap();
+        git(&["add", "a.txt"]);
+        git(&["commit", "-q", "-m", "one"]);
+        let state = repo_state(root).unwrap();
+        assert_eq!(state.commit.as_deref().map(str::len), Some(40));
+        assert!(!state.dirty);
+        std::fs::write(root.join("untracked.txt"), "x").unwrap();
+        assert!(
+            !repo_state(root).unwrap().dirty,
+            "untracked files do not count"
+        );
+        std::fs::write(root.join("a.txt"), "2").unwrap();
+        assert!(repo_state(root).unwrap().dirty);
+        git(&["checkout", "-q", "--detach"]);
+        assert_eq!(repo_state(root).unwrap().branch, None);
     }
 }

@@ -219,6 +219,7 @@ pub async fn run(
         .filter_map(|i| reports.remove(&i))
         .collect();
     RunReport {
+        git: None,
         status: RunReport::status_of(&gates),
         pipeline: pipeline.name.clone(),
         mlgate_version: env!("CARGO_PKG_VERSION").to_string(),

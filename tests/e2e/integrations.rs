@@ -314,6 +314,12 @@ fn no_needs_runs_only_the_named_gate() {
     let (_, ids) = gates(&["--format", "json", "--only", "downstream"]);
     assert_eq!(ids, ["data-provenance", "downstream"]);
     let (_, ids) = gates(&["--format", "json", "--only", "downstream", "--no-needs"]);
+    // Every report carries the git context (a fresh repository: no commit).
+    let (_, stdout, _) = run_in(dir.path(), &["--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["git"]["commit"], serde_json::Value::Null, "{json}");
+    assert!(json["git"]["branch"].is_string(), "{json}");
+    assert_eq!(json["git"]["dirty"], false);
     assert_eq!(ids, ["downstream"]);
     let (code, _, stderr) = run_in(dir.path(), &["--no-needs"]);
     assert_eq!(code, 2, "{stderr}");

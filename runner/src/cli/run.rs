@@ -189,9 +189,10 @@ fn run_inner(args: RunArgs) -> Result<u8, u8> {
         .as_ref()
         .map(|set| set.project_relative(&pipeline.project_dir))
         .unwrap_or_default();
+    let repo = git::repo_state(&pipeline.project_dir);
     let options = RunOptions {
         jobs,
-        git_commit: git::head_commit(&pipeline.project_dir),
+        git_commit: repo.as_ref().and_then(|r| r.commit.clone()),
         changed_files,
         narrow,
         suppress,
@@ -210,6 +211,7 @@ fn run_inner(args: RunArgs) -> Result<u8, u8> {
         options,
     ));
     report.expired_suppressions = expired;
+    report.git = repo;
     report.dry_run = args.dry_run;
     if args.dry_run {
         report.skipped_side_effects.push(format!(

@@ -203,6 +203,26 @@ pub fn render(report: &RunReport, style: Style) -> String {
         )
         .unwrap();
     }
+    if let Some(git) = &report.git {
+        let commit = git
+            .commit
+            .as_deref()
+            .map_or("no commit yet", |c| &c[..c.len().min(12)]);
+        writeln!(
+            out,
+            "\ngit: {commit}{}{}",
+            git.branch
+                .as_deref()
+                .map(|b| format!(" on {b}"))
+                .unwrap_or_default(),
+            if git.dirty {
+                " (uncommitted changes)"
+            } else {
+                ""
+            }
+        )
+        .unwrap();
+    }
     let n = |s: GateStatus| report.gates.iter().filter(|g| g.status == s).count();
     let verdict = match report.status {
         RunStatus::Pass => style.paint("1;32", "PASS"),

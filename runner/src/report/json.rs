@@ -44,6 +44,7 @@ mod tests {
             skipped_side_effects: vec![],
             interrupted: false,
             expired_suppressions: vec![],
+            git: None,
             gates: vec![gate],
         };
         let v: serde_json::Value = serde_json::from_str(&render(&report)).unwrap();

@@ -224,6 +224,10 @@ pub struct RunReport {
     /// Expired suppressions found in `.mlgate/ignore.yaml`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub expired_suppressions: Vec<ExpiredSuppression>,
+    /// The git commit, branch and dirty state of the project, when it is
+    /// in a git work tree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<crate::git::RepoState>,
     /// One entry per selected gate, in run order.
     pub gates: Vec<GateReport>,
 }

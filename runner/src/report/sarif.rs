@@ -389,6 +389,15 @@ pub fn to_value(report: &RunReport, ctx: &Context) -> Value {
     if let Some(uri) = &ctx.repo.pipeline_uri {
         run["properties"] = json!({ "pipeline": uri, "status": status_str(report.status) });
     }
+    if let Some(git) = &report.git {
+        // SARIF's versionControlProvenance needs a repository URI, which a
+        // local run may not have (and a remote URL may embed credentials):
+        // the commit goes in the run's property bag instead.
+        if !run["properties"].is_object() {
+            run["properties"] = json!({});
+        }
+        run["properties"]["git"] = json!(git);
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

@@ -103,6 +103,7 @@ pub(crate) fn sample(dir: &Path) -> (Pipeline, RunReport) {
         skipped_side_effects: Vec::new(),
         interrupted: false,
         expired_suppressions: Vec::new(),
+        git: None,
         gates: vec![
             gate(
                 "deps",
