@@ -319,5 +319,8 @@ fn precommit_human_report_says_the_gates_were_narrowed() {
         stdout.contains("pre-commit gates saw only the staged files: secrets 1;"),
         "{stdout}"
     );
-    assert!(stdout.contains("src/c.py:2") && !stdout.contains("src/old.py"), "{stdout}");
+    assert!(
+        stdout.contains("src/c.py:2") && !stdout.contains("src/old.py"),
+        "{stdout}"
+    );
 }
