@@ -324,3 +324,39 @@ fn precommit_human_report_says_the_gates_were_narrowed() {
         "{stdout}"
     );
 }
+
+#[test]
+fn precommit_a_gate_skipped_for_no_changes_does_not_block_its_dependents() {
+    let dir = repo();
+    let root = dir.path();
+    write(
+        root,
+        "mlgate.yaml",
+        "version: 1
+name: precommit
+gates:
+  docs-secrets:
+    stage: pre-commit
+    plugin: builtin:secrets
+    inputs: { paths: docs/ }
+  src-secrets:
+    stage: pre-commit
+    needs: [docs-secrets]
+    plugin: builtin:secrets
+    inputs: { paths: src/ }
+",
+    );
+    write(root, "docs/readme.md", "nothing here\n");
+    git_ok(root, &["add", "-A"]);
+    git_ok(root, &["commit", "-q", "-m", "two"]);
+    write(root, "src/new.py", &secret_file(7));
+    git_ok(root, &["add", "src/new.py"]);
+    let (code, report, stderr) = run_json(root, &["--stage", "pre-commit"], None);
+    assert_eq!(code, 1, "{report:#}\n{stderr}");
+    let gates = report["gates"].as_array().unwrap();
+    assert_eq!(gates[0]["id"], "docs-secrets");
+    assert_eq!(gates[0]["status"], "skipped", "{report:#}");
+    assert_eq!(gates[1]["id"], "src-secrets");
+    assert_eq!(gates[1]["status"], "fail", "{report:#}");
+    assert_eq!(gates[1]["findings"][0]["location"]["path"], "src/new.py");
+}
