@@ -176,6 +176,7 @@ fn markdown_format_renders_the_summary() {
         "{stdout}"
     );
     assert!(stdout.contains("### Findings by gate"));
+    assert!(stdout.contains("Commit `(none yet)` on `"), "{stdout}");
 }
 
 /// A webhook receiver on 127.0.0.1 answering 200 to `max` requests.

@@ -67,7 +67,7 @@ pub fn counts_text(gate: &GateReport) -> String {
 
 /// `(pre-commit gates saw only the staged files: secrets 2, ml-code 1; ...)`
 /// when gates ran narrowed to changed files.
-fn narrowed_line(report: &RunReport) -> Option<String> {
+pub fn narrowed_line(report: &RunReport) -> Option<String> {
     let gates: Vec<(&str, &super::model::Narrowed)> = report
         .gates
         .iter()

@@ -52,6 +52,31 @@ pub fn render(report: &RunReport, ctx: &Context) -> String {
     if report.dry_run {
         out.push_str("_Dry run: no tickets were filed, no audit log was written._\n\n");
     }
+    if let Some(git) = &report.git {
+        let _ = writeln!(
+            out,
+            "Commit `{}`{}{}\n",
+            git.commit
+                .as_deref()
+                .map_or("(none yet)", |c| &c[..c.len().min(12)]),
+            git.branch
+                .as_deref()
+                .map(|b| format!(" on `{}`", cell(b)))
+                .unwrap_or_default(),
+            if git.dirty {
+                ", with uncommitted changes"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(line) = super::human::narrowed_line(report) {
+        let _ = writeln!(
+            out,
+            "_{}_\n",
+            line.trim_start_matches('(').trim_end_matches(')')
+        );
+    }
     out.push_str(
         "| gate | stage | plugin | status | findings | time |\n|---|---|---|---|---|---|\n",
     );
