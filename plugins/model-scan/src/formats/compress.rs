@@ -210,7 +210,13 @@ pub fn scan(
 /// 2^32, of its last member): an honest stream decompresses to at least that.
 fn gzip_declared(blob: &Blob) -> Option<u64> {
     let t = blob.read_at(blob.len().checked_sub(4)?, 4).ok()?;
-    Some(u32::from_le_bytes(t.try_into().ok()?) as u64)
+    deflate_plausible(u32::from_le_bytes(t.try_into().ok()?) as u64, blob.len())
+}
+
+/// `declared` if `compressed` deflate bytes can produce it (deflate tops out
+/// near 1032:1): trailing junk after a gzip stream is not a declaration.
+pub fn deflate_plausible(declared: u64, compressed: u64) -> Option<u64> {
+    (declared <= compressed.saturating_mul(1032).saturating_add(1024)).then_some(declared)
 }
 
 /// The LZMA family of containers lzma-rs decodes.
@@ -353,6 +359,28 @@ mod tests {
         let mut scanner = Scanner::new(&cfg);
         scanner.scan_blob(&crate::source::Blob::mem(gz), &mut Vec::new(), 0);
         assert!(scanner.hits.iter().any(|h| h.rule == rules::SCAN_LIMIT));
+    }
+
+    #[test]
+    fn junk_after_a_gzip_stream_is_not_a_declared_size() {
+        // 70 000 bytes of no known format, then a trailer claiming 4 GiB - 1
+        let mut gz = Vec::new();
+        let mut w = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::fast());
+        std::io::Write::write_all(&mut w, &[0xee; 70_000]).unwrap();
+        w.finish().unwrap();
+        let n = gz.len();
+        gz[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        let cfg = Config {
+            max_member_bytes: 1 << 20,
+            ..Config::default()
+        };
+        let mut scanner = Scanner::new(&cfg);
+        scanner.scan_blob(&crate::source::Blob::mem(gz), &mut Vec::new(), 0);
+        assert!(
+            scanner.hits.iter().all(|h| h.rule != rules::SCAN_LIMIT),
+            "{:?}",
+            scanner.hits
+        );
     }
 
     #[test]

@@ -310,7 +310,7 @@ fn scan_member(scanner: &mut Scanner, blob: &Blob, e: &Entry, chain: &mut Vec<St
                     flate2::read::DeflateDecoder::new(r),
                     chain,
                     what,
-                    Some(e.usize),
+                    compress::deflate_plausible(e.usize, e.csize),
                 )
             {
                 compress::scan_inflated(scanner, bytes, chain, depth);
