@@ -117,20 +117,19 @@ fn download(opts: &Options, out: &mut std::fs::File) -> Result<(String, u64), St
         .build()
         .into();
     let mut resp = agent.get(&opts.url).call().map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    if status != 200 {
+    let status = resp.status();
+    if status.as_u16() != 200 {
         let body = resp
             .body_mut()
             .with_config()
             .limit(4096)
             .read_to_string()
             .unwrap_or_default();
-        let body: String = body.trim().chars().take(200).collect();
-        return Err(if body.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            format!("HTTP {status}: {body}")
-        });
+        return Err(status_message(
+            status.as_u16(),
+            status.canonical_reason(),
+            &body,
+        ));
     }
     let total = resp.body().content_length();
     if let Some(n) = total.filter(|n| *n > opts.max_bytes) {
@@ -166,6 +165,21 @@ fn download(opts: &Options, out: &mut std::fs::File) -> Result<(String, u64), St
     }
     out.flush().map_err(|e| e.to_string())?;
     Ok((hex::encode(hasher.finalize()), done))
+}
+
+/// `HTTP 500: backend exploded`; an HTML error page is left out (its
+/// markup says nothing), anything else is cut to one short line.
+fn status_message(status: u16, reason: Option<&str>, body: &str) -> String {
+    let text: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let head = match reason {
+        Some(r) => format!("HTTP {status} {r}"),
+        None => format!("HTTP {status}"),
+    };
+    if text.is_empty() || text.starts_with('<') {
+        head
+    } else {
+        format!("{head}: {}", text.chars().take(200).collect::<String>())
+    }
 }
 
 /// A progress line on stderr: redrawn in place on a terminal, one line every
@@ -227,5 +241,28 @@ impl Progress {
         if self.on && self.drawn && self.tty {
             eprintln!("\r\x1b[2K{}", self.line(done));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_statuses_read_as_one_line() {
+        assert_eq!(
+            status_message(500, Some("Internal Server Error"), "backend\n  exploded\n"),
+            "HTTP 500 Internal Server Error: backend exploded"
+        );
+        let page = "<!DOCTYPE HTML>\n<html><body><h1>Error response</h1></body></html>";
+        assert_eq!(
+            status_message(404, Some("Not Found"), page),
+            "HTTP 404 Not Found"
+        );
+        assert_eq!(status_message(599, None, ""), "HTTP 599");
+        assert_eq!(
+            status_message(403, None, &"x".repeat(500)).len(),
+            "HTTP 403: ".len() + 200
+        );
     }
 }
