@@ -49,7 +49,8 @@ pub struct Config {
     pub max_depth: u32,
     /// Most pickle opcodes executed per stream.
     pub max_opcodes: u64,
-    /// Bytes of an HDF5 file searched for a Keras `model_config`.
+    /// Longest HDF5 attribute string read; bytes of an HDF5 file searched
+    /// for a Keras `model_config` when its attributes cannot be read.
     pub hdf5_search_bytes: u64,
     /// Report files in formats the scanner does not know (`info`).
     pub report_unscanned: bool,
