@@ -24,6 +24,8 @@ use crate::names::normalize;
 pub const MAX_RECORD_BYTES: u64 = 32 << 20;
 /// Most zip entries read from one archive.
 const MAX_ZIP_ENTRIES: usize = 2_000_000;
+/// Largest archive read into memory whole (larger ones are streamed).
+const MAX_ZIP_IN_MEMORY: u64 = 192 << 20;
 
 /// The records that concern the packages asked for, plus facts about the
 /// whole database.
@@ -172,8 +174,28 @@ impl Database {
 
     fn load_zip(&mut self, path: &Path, wanted: Option<&HashSet<String>>) -> Result<(), DbError> {
         let err = |e: &dyn std::fmt::Display| DbError(format!("{}: {e}", path.display()));
-        let file = File::open(path).map_err(|e| err(&e))?;
-        let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| err(&e))?;
+        let mut file = File::open(path).map_err(|e| err(&e))?;
+        let size = file.metadata().map_err(|e| err(&e))?.len();
+        // Every entry seeks to its local header, which empties a BufReader:
+        // on WASI each refill is a host call, so an archive that fits is read
+        // once into memory (10x faster in the sandbox for OSV's PyPI zip).
+        if size <= MAX_ZIP_IN_MEMORY {
+            let mut bytes = Vec::with_capacity(size as usize);
+            file.read_to_end(&mut bytes).map_err(|e| err(&e))?;
+            self.load_zip_from(std::io::Cursor::new(bytes), path, wanted)
+        } else {
+            self.load_zip_from(BufReader::new(file), path, wanted)
+        }
+    }
+
+    fn load_zip_from(
+        &mut self,
+        reader: impl Read + std::io::Seek,
+        path: &Path,
+        wanted: Option<&HashSet<String>>,
+    ) -> Result<(), DbError> {
+        let err = |e: &dyn std::fmt::Display| DbError(format!("{}: {e}", path.display()));
+        let mut archive = zip::ZipArchive::new(reader).map_err(|e| err(&e))?;
         if archive.len() > MAX_ZIP_ENTRIES {
             return Err(err(&format!("more than {MAX_ZIP_ENTRIES} entries")));
         }
