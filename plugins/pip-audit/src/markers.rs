@@ -138,8 +138,14 @@ impl Target {
     /// Whether a requirement with this marker could be installed in the
     /// target; the error is a marker that does not parse.
     pub fn may_apply(&self, marker: &str) -> Result<bool, String> {
-        let tree = MarkerTree::from_str(marker).map_err(|e| e.message.to_string())?;
-        Ok(self.possible(&tree))
+        match MarkerTree::from_str(marker) {
+            Ok(tree) => Ok(self.possible(&tree)),
+            // PEP 751 lock markers may also test `extras` and
+            // `dependency_groups`, which a PEP 508 parser refuses; which
+            // extras and groups get installed is unknown, so it may apply.
+            Err(_) if mentions_lock_variables(marker) => Ok(true),
+            Err(e) => Err(e.message.to_string()),
+        }
     }
 
     fn possible(&self, tree: &MarkerTree) -> bool {
@@ -171,6 +177,13 @@ impl Target {
             MarkerTreeKind::Extra(node) => self.possible(&node.edge(false)),
         }
     }
+}
+
+/// Whether `marker` names PEP 751's `extras` or `dependency_groups`.
+fn mentions_lock_variables(marker: &str) -> bool {
+    marker
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| word == "extras" || word == "dependency_groups")
 }
 
 /// Whether any segment of a version range meets the possible values.

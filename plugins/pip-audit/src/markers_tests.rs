@@ -154,3 +154,16 @@ fn bad_markers_and_bad_environments_are_errors() {
     );
     assert!(serde_json::from_value::<Environment>(serde_json::json!({"python": "3"})).is_err());
 }
+
+#[test]
+fn pep_751_lock_variables_are_unknown_not_errors() {
+    // pylock.toml markers may test `extras` and `dependency_groups` (PEP 751),
+    // which PEP 508 parsers do not know: the requirement may apply.
+    let t = env(serde_json::json!({"python_version": "3.11"}));
+    assert_eq!(t.may_apply("'dev' in dependency_groups"), Ok(true));
+    assert_eq!(
+        t.may_apply("'cuda' in extras and python_version >= '3.12'"),
+        Ok(true)
+    );
+    assert!(t.may_apply("'cuda' in flavours").is_err());
+}
