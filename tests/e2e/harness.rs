@@ -21,13 +21,17 @@ pub fn shared_data() -> PathBuf {
     repo_root().parent().unwrap().join("shared").join("data")
 }
 
-/// A `mlgate` command with a per-test compile cache and no colour.
+/// A `mlgate` command with a per-test compile cache, no colour, and an
+/// advisory store of its own (never the developer's fetched databases;
+/// tests that need one set `MLGATE_ADVISORIES_DIR` themselves).
 pub fn mlgate() -> Command {
     let mut cmd = Command::new(bin());
-    cmd.env("NO_COLOR", "1").env_remove("GITHUB_ACTIONS").env(
-        "MLGATE_CACHE_DIR",
-        repo_root().join("target").join("e2e-cache"),
-    );
+    let target = repo_root().join("target");
+    cmd.env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .env("MLGATE_CACHE_DIR", target.join("e2e-cache"))
+        .env("MLGATE_ADVISORIES_DIR", target.join("e2e-advisories-empty"))
+        .env_remove("XDG_CACHE_HOME");
     cmd
 }
 
