@@ -65,6 +65,7 @@ impl Gate for Secrets {
         let mut stats = files::Stats::default();
         let mut findings = Vec::new();
         let total = walk.files.len() as u64;
+        let mut buf = Vec::new();
         for (i, path) in walk.files.iter().enumerate() {
             let relative = walk::relative(root, path);
             if let Err(e) = files::scan_file(
@@ -74,6 +75,7 @@ impl Gate for Secrets {
                 &relative,
                 &mut stats,
                 &mut findings,
+                &mut buf,
             ) {
                 host::warn(&format!("{}: {e}", path.display()));
             }
