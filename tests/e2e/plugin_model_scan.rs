@@ -111,3 +111,46 @@ fn model_scan_require_safetensors_flags_benign_pickles() {
     );
     assert_eq!(code, 0);
 }
+
+#[test]
+fn model_scan_reports_every_malicious_fixture_in_the_sandbox() {
+    let (code, json) = scan(&fixture("malicious"), &[]);
+    assert_eq!(code, 1, "{json}");
+    let f = findings(&json);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("manifest.json")).expect("manifest.json"),
+    )
+    .unwrap();
+    let mut missed = Vec::new();
+    for (name, meta) in manifest.as_object().unwrap() {
+        if meta["class"] != "malicious" {
+            continue;
+        }
+        let hit = f.iter().any(|f| {
+            f["location"]["path"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with(name.as_str())
+                && (f["severity"] == "high" || f["severity"] == "critical")
+        });
+        if !hit {
+            missed.push(name.clone());
+        }
+    }
+    assert!(missed.is_empty(), "missed in the sandbox: {missed:?}");
+    // the bomb is reported from its declared size, not by inflating it
+    let bomb = f
+        .iter()
+        .find(|f| {
+            f["rule_id"] == "scan-limit"
+                && f["location"]["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with("bomb.zip")
+        })
+        .unwrap_or_else(|| panic!("no bomb finding: {json}"));
+    assert!(
+        bomb["message"].as_str().unwrap().contains("declares"),
+        "{bomb}"
+    );
+}
