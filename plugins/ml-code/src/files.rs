@@ -38,7 +38,22 @@ pub fn is_python(path: &Path) -> bool {
     )
 }
 
-/// Analyse one file (`relative` is its path relative to the input root).
+/// Capacity kept in the read buffer between files: most source files fit.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// Read at most `limit` bytes of `path` into `buf`, reusing its capacity
+/// across files. One open, no stat, and (for a file that fits) two reads:
+/// the data and the end of file. An empty `Vec` would grow by doubling from
+/// 32 bytes, one WASI read per step.
+pub fn read_bounded(path: &Path, limit: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    buf.reserve(READ_BUFFER);
+    std::fs::File::open(path)?.take(limit).read_to_end(buf)?;
+    Ok(())
+}
+
+/// Analyse one file (`relative` is its path relative to the input root);
+/// `buf` is a read buffer reused across files.
 pub fn scan_file(
     prefilter: &Regex,
     filters: &Filters,
@@ -46,6 +61,7 @@ pub fn scan_file(
     relative: &str,
     stats: &mut Stats,
     out: &mut Vec<Finding>,
+    buf: &mut Vec<u8>,
 ) -> std::io::Result<()> {
     if filters.path_allowed(relative) || !is_python(path) {
         return Ok(());
@@ -53,15 +69,13 @@ pub fn scan_file(
     let shown = path.to_string_lossy().into_owned();
     // One open and read per file (no separate stat): WASI calls dominate
     // on trees of many small files.
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(filters.max_file_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)?;
+    read_bounded(path, filters.max_file_bytes.saturating_add(1), buf)?;
+    let bytes = &buf[..];
     if bytes.len() as u64 > filters.max_file_bytes {
         out.push(skipped(&shown, relative, "larger than max_file_bytes"));
         return Ok(());
     }
-    let text = String::from_utf8_lossy(&bytes);
+    let text = String::from_utf8_lossy(bytes);
     if !prefilter.is_match(&text) {
         stats.prefiltered += 1;
         return Ok(());
@@ -101,6 +115,9 @@ pub fn scan_file(
             })),
             Err(why) => out.push(skipped(&shown, relative, &why)),
         }
+    }
+    if hits.is_empty() {
+        return Ok(());
     }
     let lines = line_starts(&text);
     let mut seen: HashMap<(&'static str, String), usize> = HashMap::new();

@@ -60,6 +60,7 @@ impl Gate for MlCode {
         let mut stats = files::Stats::default();
         let mut findings = Vec::new();
         let total = walk.files.len() as u64;
+        let mut buf = Vec::new();
         for (i, path) in walk.files.iter().enumerate() {
             let relative = walk::relative(root, path);
             if let Err(e) = files::scan_file(
@@ -69,6 +70,7 @@ impl Gate for MlCode {
                 &relative,
                 &mut stats,
                 &mut findings,
+                &mut buf,
             ) {
                 host::warn(&format!("{}: {e}", path.display()));
             }
