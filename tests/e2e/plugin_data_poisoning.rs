@@ -74,6 +74,16 @@ fn data_poisoning_passes_clean_data_with_a_matching_manifest() {
         flagged_rows(&report).is_empty(),
         "{report}\nstderr: {stderr}"
     );
+    // Phase timings (wall seconds) come back as metrics.
+    let metrics = &report["gates"][0]["metrics"];
+    for phase in ["load", "knn", "softmax", "backdoor"] {
+        assert!(
+            metrics[format!("seconds_{phase}")]
+                .as_f64()
+                .is_some_and(|s| s >= 0.0),
+            "{metrics}"
+        );
+    }
     assert_eq!(report["status"], "pass");
     assert_eq!(code, 0);
 }
