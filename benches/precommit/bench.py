@@ -16,6 +16,7 @@
 
 Usage: python3 benches/precommit/bench.py [--mlgate PATH] [--files N] [--repeat N]
            [--only quality|throughput] [--secrets-wasm X.wasm] [--ml-code-wasm X.wasm]
+           [--peer-speed]  (also time detect-secrets and Bandit on the same tree)
 Peers install into target/venv-precommit (pip, PyPI); needs network to PyPI
 the first time only.
 """
@@ -116,6 +117,9 @@ def table(title, rows):
     print(f"  {'tool':34} {'precision':>9} {'recall':>7} {'reported':>9}")
     for name, (p, r, n) in rows:
         print(f"  {name:34} {p:9.3f} {r:7.3f} {n:9d}")
+    # mlgate at (file, line) against the peer at (file, line): same scoring.
+    (_, (mp, mr, _)), (peer, (pp, pr, _)) = rows[1], rows[2]
+    print(f"  mlgate - {peer.split(' ')[0]} at (file, line): precision {mp - pp:+.3f}, recall {mr - pr:+.3f}")
 
 
 def quality(mlgate):
@@ -254,6 +258,7 @@ def throughput(mlgate, n, repeat, wasm):
                              f"findings {g.get('duration_ms', 0) / 1000:.2f} s" for g in gates)
         print(f"  run {i + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU ({load} before): {per_gate}")
         best = (wall, cpu) if best is None or wall < best[0] else best
+    best_wall = best[0]
     print(f"best: {best[0]:.2f} s wall ({n / best[0]:,.0f} files/s), {best[1]:.2f} s CPU; "
           f"goal < 5 s on 2 cores (2 idle cores need about CPU / 2)")
     for name in ("secrets", "ml-code"):
@@ -262,6 +267,17 @@ def throughput(mlgate, n, repeat, wasm):
         wall, cpu, out = timed(cmd)
         gate = json.loads(out)["gates"][0]
         print(f"  check {name:8} alone: {wall:.2f} s wall, {cpu:.2f} s CPU ({load} before); {gate['summary']}")
+    return tree, best_wall
+
+
+def peer_speed(tree, mlgate_wall):
+    """detect-secrets and Bandit (ML tests) on the same tree, one after the other."""
+    ds_wall, ds_cpu, _ = timed([venv_bin("detect-secrets"), "scan", "--all-files", "--no-verify", tree])
+    print(f"  detect-secrets 1.5.0 on the tree: {ds_wall:.2f} s wall, {ds_cpu:.2f} s CPU ({load_avg()} after)")
+    b_wall, b_cpu, _ = timed([venv_bin("bandit"), "-r", "-q", "-f", "json", "-t", BANDIT_TESTS, tree])
+    print(f"  bandit 1.9.4 (ML tests) on the tree: {b_wall:.2f} s wall, {b_cpu:.2f} s CPU ({load_avg()} after)")
+    print(f"  both peers: {ds_wall + b_wall:.2f} s wall sequential, {max(ds_wall, b_wall):.2f} s if run at once; "
+          f"mlgate both gates: {mlgate_wall:.2f} s ({max(ds_wall, b_wall) / mlgate_wall:.1f}x faster than the slower peer)")
 
 
 def main():
@@ -272,6 +288,7 @@ def main():
     ap.add_argument("--only", choices=["quality", "throughput"], help="run one half only")
     ap.add_argument("--secrets-wasm", help="a secrets component to time instead of the built-in")
     ap.add_argument("--ml-code-wasm", help="an ml-code component to time instead of the built-in")
+    ap.add_argument("--peer-speed", action="store_true", help="also time detect-secrets and Bandit on the tree")
     args = ap.parse_args()
     if not os.path.exists(args.mlgate):
         raise SystemExit(f"{args.mlgate} not found: cargo build --release -p mlgate (or pass --mlgate)")
@@ -281,7 +298,10 @@ def main():
         quality(args.mlgate)
     if args.only != "quality":
         wasm = {"secrets": args.secrets_wasm, "ml-code": args.ml_code_wasm}
-        throughput(args.mlgate, args.files, args.repeat, wasm)
+        tree, wall = throughput(args.mlgate, args.files, args.repeat, wasm)
+        if args.peer_speed:
+            ensure_peers()
+            peer_speed(tree, wall)
 
 
 if __name__ == "__main__":
