@@ -35,6 +35,14 @@ fn main() {
                 "/../../target/bench-precommit/tree"
             ))
         });
+    // `cargo bench` runs in the crate's directory: a relative path is taken
+    // from the workspace root when it is not found there.
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let dir = if dir.is_relative() && !dir.is_dir() {
+        root.join(dir)
+    } else {
+        dir
+    };
     if !dir.is_dir() {
         eprintln!(
             "{}: not a directory (run benches/precommit/bench.py once to write it)",
