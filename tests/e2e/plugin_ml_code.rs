@@ -58,3 +58,28 @@ fn ml_code_passes_safe_forms() {
     assert_eq!(code, 0, "{report}\n{stderr}");
     assert!(findings(&report).is_empty());
 }
+
+#[test]
+fn ml_code_parses_only_files_with_a_trigger_word() {
+    let dir = temp_dir();
+    std::fs::write(
+        dir.path().join("config.py"),
+        "import json\n\ndef read(p):\n    return json.load(open(p))\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("restore.py"),
+        "from torch import load as restore\nstate = restore('m.pt')\n",
+    )
+    .unwrap();
+    let input = format!("paths={}", dir.path().display());
+    let (code, report, stderr) = check_json("ml-code", &["--input", &input]);
+    assert_eq!(code, 1, "{report}\n{stderr}");
+    let metrics = &report["gates"][0]["metrics"];
+    assert_eq!(metrics["files_prefiltered"], 1.0, "{report}");
+    assert_eq!(metrics["files_analysed"], 1.0, "{report}");
+    let found = findings(&report);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["rule_id"], "torch-load-unsafe");
+    assert_eq!(found[0]["location"]["line"], 2);
+}

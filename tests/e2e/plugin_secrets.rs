@@ -148,3 +148,48 @@ fn secrets_passes_a_tree_of_lookalikes() {
     assert_eq!(code, 0, "{report}\n{stderr}");
     assert!(findings(&report).is_empty());
 }
+
+#[test]
+fn secrets_reads_files_of_every_size_and_bounds_the_big_ones() {
+    // Sorted walk: a file larger than the reused read buffer, a small one,
+    // one over max_file_bytes, then a small one after it.
+    let dir = temp_dir();
+    let token = github_token();
+    let filler = "# notes on the training run\n".repeat(1_500); // 42 000 bytes
+    let big_line = filler.lines().count() + 1;
+    std::fs::write(
+        dir.path().join("a_big.md"),
+        format!("{filler}GH = \"{token}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("b_small.sh"), format!("T={token}\n")).unwrap();
+    std::fs::write(dir.path().join("c_huge.txt"), "x\n".repeat(40_000)).unwrap();
+    std::fs::write(dir.path().join("d_after.sh"), format!("\nT={token}\n")).unwrap();
+    let input = format!("paths={}", dir.path().display());
+    let (code, report, stderr) = check_json(
+        "secrets",
+        &["--input", &input, "--set", "max_file_bytes=60000"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let mut got: Vec<(String, String, u64)> = findings(&report)
+        .iter()
+        .map(|f| {
+            let path = f["location"]["path"].as_str().unwrap();
+            let name = path.rsplit('/').next().unwrap().to_string();
+            let line = f["location"]["line"].as_u64().unwrap_or(0);
+            (name, f["rule_id"].as_str().unwrap().to_string(), line)
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("a_big.md", "github-token", big_line as u64),
+        ("b_small.sh", "github-token", 1),
+        ("c_huge.txt", "file-too-large", 0),
+        ("d_after.sh", "github-token", 2),
+    ];
+    let want: Vec<(String, String, u64)> = want
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+        .collect();
+    assert_eq!(got, want, "{report}");
+}
