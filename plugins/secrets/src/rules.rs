@@ -246,7 +246,7 @@ pub const RULES: &[RuleDef] = &[
             "private_key",
             "credential",
         ],
-        pattern: r#"(?i)([a-z0-9_.\-]*(?:secret|token|passwd|password|pwd|api[_\-]?key|access[_\-]?key|auth[_\-]?key|private[_\-]?key|credentials?)s?)\b["']?\s*(?:=|:=|:|=>|\?=)\s*(?:[rubf]{0,2}(["'`]))?([^\s"'`;,()\[\]{}<>]{8,200})"#,
+        pattern: r#"(?i)([a-z0-9_.\-]*(?:secret|token|passwd|password|pwd|api[_\-]?key|access[_\-]?key|auth[_\-]?key|private[_\-]?key|credentials?)s?)\b\\?["']?\s*(?:=|:=|:|=>|\?=)\s*(?:[rubf]{0,2}\\?(["'`]))?([^\s"'`;,()\[\]{}<>]{8,200})"#,
         group: 3,
         check: Check::Generic,
     },

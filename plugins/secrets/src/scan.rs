@@ -113,7 +113,18 @@ impl Scanner {
 fn confirm(rule: &'static RuleDef, caps: &Captures<'_>, text: &str) -> Option<Hit> {
     let whole = caps.get(0)?;
     let m = caps.get(rule.group)?;
-    let value = m.as_str();
+    // `end`: end of the secret; `after`: where its closing quote should be.
+    let (mut value, mut end, after) = (m.as_str(), m.end(), m.end());
+    // A JSON-escaped string inside a string (`{\"api_key\": \"...\"}` in a
+    // log line): the value runs up to the escaped closing quote.
+    if rule.check == Check::Generic
+        && let Some(q) = caps.get(2)
+        && text[..q.start()].ends_with('\\')
+        && let Some(trimmed) = value.strip_suffix('\\')
+    {
+        value = trimmed;
+        end -= 1;
+    }
     let mut secret = value.to_string();
     let mut context = None;
     let note = match rule.check {
@@ -146,7 +157,7 @@ fn confirm(rule: &'static RuleDef, caps: &Captures<'_>, text: &str) -> Option<Hi
         Check::Generic => {
             let name = caps.get(1).map_or("", |m| m.as_str());
             let quote = caps.get(2).map(|q| q.as_str());
-            let next = text[m.end()..].chars().next();
+            let next = text[after..].chars().next();
             let quoted = match quote {
                 Some(q) => next.map(|c| c.to_string()).as_deref() == Some(q),
                 None => false,
@@ -170,7 +181,7 @@ fn confirm(rule: &'static RuleDef, caps: &Captures<'_>, text: &str) -> Option<Hi
     Some(Hit {
         rule,
         offset: whole.start(),
-        span: (m.start(), m.end()),
+        span: (m.start(), end),
         secret,
         note,
         context,
@@ -287,6 +298,13 @@ mod tests {
     fn generic_assignment_forms() {
         assert_eq!(ids("password = \"T7#kq9Lm2x!Pv4\"\n"), [GENERIC_ID]);
         assert_eq!(ids("{\"api_key\": \"9f8Kd02LmQx7Vb3Nz\"}"), [GENERIC_ID]);
+        // The same JSON, escaped inside a JSON string (a log line).
+        assert_eq!(
+            ids(r#"{"body": "{\"api_key\": \"9f8Kd02LmQx7Vb3Nz\"}"}"#),
+            [GENERIC_ID]
+        );
+        // A backslash inside an unescaped quoted value is not a closing quote.
+        assert!(ids(r#"password = "T7kq9Lm2\x!Pv4""#).len() == 1);
         assert!(ids("tokenizer = \"bert-base-uncased\"").is_empty());
         assert!(ids("token = os.environ[\"HF_TOKEN\"]").is_empty());
         assert!(ids("password = \"abc").is_empty());
