@@ -87,8 +87,9 @@ fn secrets_finds_every_labelled_secret_in_the_corpus() {
             missed.push((path, line, rule));
         }
     }
-    // The same two documented misses as the plugin's own corpus test.
-    assert!(missed.len() <= 2, "{missed:?}");
+    // The one documented miss of the plugin's own corpus test (an unquoted
+    // lower-case `.env` value).
+    assert!(missed.len() <= 1, "{missed:?}");
     for f in &found {
         assert!(
             f["properties"]["redacted"]
