@@ -131,6 +131,45 @@ fn workflows_pass_actionlint_and_a_broken_one_does_not() {
     assert!(output.contains("no-such-job"), "{output}");
 }
 
+/// actionlint reads workflows, not action metadata: the composite action's
+/// steps are checked as the steps of a reusable workflow whose `inputs`
+/// mirror the action's, so expressions, step ids and contexts are linted.
+#[test]
+fn composite_action_steps_pass_actionlint() {
+    let text = std::fs::read_to_string(repo_root().join("action.yml")).unwrap();
+    let action: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let mut inputs = serde_json::Map::new();
+    for (name, spec) in action["inputs"].as_object().unwrap() {
+        let mut input = serde_json::json!({ "type": "string", "required": false });
+        if let Some(default) = spec.get("default") {
+            input["default"] = default.clone();
+        }
+        inputs.insert(name.clone(), input);
+    }
+    let workflow = serde_json::json!({
+        "name": "action steps",
+        "on": { "workflow_call": { "inputs": inputs } },
+        "permissions": { "contents": "read", "security-events": "write" },
+        "jobs": { "mlgate": { "runs-on": "ubuntu-latest", "steps": action["runs"]["steps"] } },
+    });
+    let tmp = temp_dir();
+    let file = tmp.path().join("action-steps.yml");
+    std::fs::write(&file, serde_yaml_ng::to_string(&workflow).unwrap()).unwrap();
+    let (code, output) = actionlint(std::slice::from_ref(&file));
+    assert_eq!(code, 0, "{output}");
+    // The check bites: an unknown step id in an expression is reported.
+    let broken = tmp.path().join("broken-steps.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("steps.key.outputs.key"));
+    std::fs::write(
+        &broken,
+        text.replacen("steps.key.outputs.key", "steps.nokey.outputs.key", 1),
+    )
+    .unwrap();
+    let (code, output) = actionlint(&[broken]);
+    assert_eq!(code, 1, "{output}");
+}
+
 /// A venv under `target/venv-hera` with hera and PyYAML.
 fn hera_python() -> PathBuf {
     let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
