@@ -4,7 +4,6 @@
 //! the `.ipynb` JSON text) with the cell index as a property.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::Path;
 
 use mlgate_plugin_sdk::{Finding, Severity};
@@ -38,19 +37,7 @@ pub fn is_python(path: &Path) -> bool {
     )
 }
 
-/// Capacity kept in the read buffer between files: most source files fit.
-const READ_BUFFER: usize = 16 * 1024;
-
-/// Read at most `limit` bytes of `path` into `buf`, reusing its capacity
-/// across files. One open, no stat, and (for a file that fits) two reads:
-/// the data and the end of file. An empty `Vec` would grow by doubling from
-/// 32 bytes, one WASI read per step.
-pub fn read_bounded(path: &Path, limit: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.clear();
-    buf.reserve(READ_BUFFER);
-    std::fs::File::open(path)?.take(limit).read_to_end(buf)?;
-    Ok(())
-}
+use mlgate_plugin_sdk::walk::read_bounded;
 
 /// Analyse one file (`relative` is its path relative to the input root);
 /// `buf` is a read buffer reused across files.

@@ -84,6 +84,23 @@ pub fn files(root: &Path, limits: WalkLimits) -> Walk {
     walk
 }
 
+/// Capacity kept in a [`read_bounded`] buffer between files: most source
+/// files fit.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// Read at most `limit` bytes of `path` into `buf`, reusing its capacity
+/// across files: one open, no stat, and (for a file that fits) two reads,
+/// the data and the end of file. An empty `Vec` would grow by doubling from
+/// 32 bytes, one WASI host call per step. Pass `max + 1` as `limit` to tell
+/// a file over `max` bytes from one of exactly `max`.
+pub fn read_bounded(path: &Path, limit: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read;
+    buf.clear();
+    buf.reserve(READ_BUFFER);
+    std::fs::File::open(path)?.take(limit).read_to_end(buf)?;
+    Ok(())
+}
+
 /// `path` relative to `root` with `/` separators; `path` itself when it is
 /// not under `root`.
 pub fn relative(root: &Path, path: &Path) -> String {
@@ -101,6 +118,24 @@ pub fn relative(root: &Path, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_buffer_is_reused_and_bounded() {
+        let dir = std::env::temp_dir().join(format!("sdk-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (big, small) = (dir.join("big.txt"), dir.join("small.txt"));
+        std::fs::write(&big, "a".repeat(40_000)).unwrap();
+        std::fs::write(&small, "bc").unwrap();
+        let mut buf = Vec::new();
+        read_bounded(&big, 50_000, &mut buf).unwrap();
+        assert_eq!(buf.len(), 40_000);
+        read_bounded(&small, 50_000, &mut buf).unwrap();
+        assert_eq!(buf, b"bc");
+        read_bounded(&big, 100, &mut buf).unwrap();
+        assert_eq!(buf.len(), 100);
+        assert!(read_bounded(&dir.join("missing"), 1, &mut buf).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn walks_sorted_and_relative() {

@@ -2,7 +2,6 @@
 //! notebooks are decoded cell by cell (see `notebook`), everything else is
 //! scanned as text. Each hit becomes a finding with a redacted secret.
 
-use std::io::Read;
 use std::path::Path;
 
 use mlgate_plugin_sdk::{Finding, Severity};
@@ -81,19 +80,7 @@ pub struct Stats {
     pub suppressed: u64,
 }
 
-/// Capacity kept in the read buffer between files: most source files fit.
-const READ_BUFFER: usize = 16 * 1024;
-
-/// Read at most `limit` bytes of `path` into `buf`, reusing its capacity
-/// across files. One open, no stat, and (for a file that fits) two reads:
-/// the data and the end of file. An empty `Vec` would grow by doubling from
-/// 32 bytes, one WASI read per step.
-pub fn read_bounded(path: &Path, limit: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.clear();
-    buf.reserve(READ_BUFFER);
-    std::fs::File::open(path)?.take(limit).read_to_end(buf)?;
-    Ok(())
-}
+use mlgate_plugin_sdk::walk::read_bounded;
 
 /// Scan one file (`relative` is its path relative to the input root);
 /// `buf` is a read buffer reused across files.
@@ -252,21 +239,6 @@ mod tests {
             assert!(!r.contains(s), "{r}");
         }
         assert_eq!(redact("hunter22"), "hu…[8 chars]");
-    }
-
-    #[test]
-    fn read_buffer_is_reused_and_bounded() {
-        let dir = tempfile::tempdir().unwrap();
-        let (big, small) = (dir.path().join("big.txt"), dir.path().join("small.txt"));
-        std::fs::write(&big, "a".repeat(40_000)).unwrap();
-        std::fs::write(&small, "bc").unwrap();
-        let mut buf = Vec::new();
-        read_bounded(&big, 50_000, &mut buf).unwrap();
-        assert_eq!(buf.len(), 40_000);
-        read_bounded(&small, 50_000, &mut buf).unwrap();
-        assert_eq!(buf, b"bc");
-        read_bounded(&big, 100, &mut buf).unwrap();
-        assert_eq!(buf.len(), 100);
     }
 
     #[test]
