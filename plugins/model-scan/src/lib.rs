@@ -15,6 +15,19 @@ pub mod scan;
 pub mod sniff;
 pub mod source;
 
+/// Helpers shared by the unit tests of every module.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// A file of the generated corpus in `tests/fixtures/model-scan`.
+    pub fn fixture(rel: &str) -> std::path::PathBuf {
+        std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/model-scan"
+        ))
+        .join(rel)
+    }
+}
+
 use mlgate_plugin_sdk::walk::{self, WalkLimits};
 use mlgate_plugin_sdk::{Finding, Gate, GateError, GateResult, PluginInfo, Request, Severity};
 
@@ -119,17 +132,9 @@ mlgate_plugin_sdk::export_gate!(ModelScan);
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
 
-    fn fixture(rel: &str) -> PathBuf {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/model-scan"
-        ))
-        .join(rel)
-    }
+    use crate::test_support::fixture;
 
     #[test]
     fn describe_lists_every_rule_with_help_and_a_schema() {

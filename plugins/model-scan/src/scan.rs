@@ -116,6 +116,20 @@ impl<'a> Scanner<'a> {
         std::mem::take(&mut self.hits)
     }
 
+    /// A member or stream that could not be read: a medium `malformed`
+    /// finding, never a silent skip.
+    fn unreadable(&mut self, chain: &[String], err: &dyn std::fmt::Display) {
+        self.hit(
+            rules::MALFORMED,
+            Severity::Medium,
+            chain,
+            None,
+            format!("cannot read: {err}"),
+            vec![],
+            "io",
+        );
+    }
+
     /// Record a hit.
     #[allow(clippy::too_many_arguments)]
     pub fn hit(
@@ -162,16 +176,7 @@ impl<'a> Scanner<'a> {
         let head = match blob.read_at(0, 512) {
             Ok(h) => h,
             Err(e) => {
-                let msg = format!("cannot read: {e}");
-                self.hit(
-                    rules::MALFORMED,
-                    Severity::Medium,
-                    chain,
-                    None,
-                    msg,
-                    vec![],
-                    "io",
-                );
+                self.unreadable(chain, &e);
                 return;
             }
         };
@@ -213,16 +218,7 @@ impl<'a> Scanner<'a> {
         let reports = match pickle::scan(blob, &self.limits) {
             Ok(r) => r,
             Err(e) => {
-                let msg = format!("cannot read: {e}");
-                self.hit(
-                    rules::MALFORMED,
-                    Severity::Medium,
-                    chain,
-                    None,
-                    msg,
-                    vec![],
-                    "io",
-                );
+                self.unreadable(chain, &e);
                 return true;
             }
         };
@@ -256,16 +252,7 @@ impl<'a> Scanner<'a> {
                 Some(rep)
             }
             Err(e) => {
-                let msg = format!("cannot read: {e}");
-                self.hit(
-                    rules::MALFORMED,
-                    Severity::Medium,
-                    chain,
-                    None,
-                    msg,
-                    vec![],
-                    "io",
-                );
+                self.unreadable(chain, &e);
                 None
             }
         }
@@ -380,13 +367,10 @@ mod tests {
 
     #[test]
     fn label_text_is_not_a_pickle_but_a_dangerous_text_global_is() {
-        let labels = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/model-scan/benign/labels.txt"
-        ));
+        let labels = crate::test_support::fixture("benign/labels.txt");
         let cfg = Config::default();
         let mut scanner = Scanner::new(&cfg);
-        let hits = scanner.scan_file(labels);
+        let hits = scanner.scan_file(&labels);
         assert_eq!(hits.len(), 1, "{hits:?}");
         assert_eq!(hits[0].rule, rules::UNSCANNED);
         // the same shape naming os.system is still reported

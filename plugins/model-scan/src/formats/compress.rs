@@ -316,13 +316,7 @@ mod tests {
     use crate::rules;
     use crate::scan::Scanner;
 
-    fn fixture(rel: &str) -> std::path::PathBuf {
-        std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/model-scan/"
-        ))
-        .join(rel)
-    }
+    use crate::test_support::fixture;
 
     #[test]
     fn bomb_is_reported_from_its_declared_size_without_inflating_it() {

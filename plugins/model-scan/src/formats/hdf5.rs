@@ -310,13 +310,7 @@ mod tests {
     use crate::rules;
     use crate::scan::Scanner;
 
-    fn fixture(rel: &str) -> std::path::PathBuf {
-        std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/model-scan/"
-        ))
-        .join(rel)
-    }
+    use crate::test_support::fixture;
 
     fn model_config(rel: &str) -> serde_json::Value {
         let blob = Blob::file(fixture(rel)).unwrap();

@@ -137,13 +137,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
-    fn fixture(rel: &str) -> std::path::PathBuf {
-        std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/model-scan/"
-        ))
-        .join(rel)
-    }
+    use crate::test_support::fixture;
 
     #[test]
     fn element_sizes() {

@@ -4,13 +4,7 @@ use crate::config::Config;
 use crate::rules;
 use crate::scan::Scanner;
 
-fn fixture(rel: &str) -> std::path::PathBuf {
-    std::path::PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/model-scan/"
-    ))
-    .join(rel)
-}
+use crate::test_support::fixture;
 
 #[test]
 fn lzma_members_are_decoded_and_scanned() {
