@@ -190,6 +190,40 @@ fn plugin_new(parent: &Path, name: &str, lang: &str) -> PathBuf {
     dir
 }
 
+/// A project holding `src/train.py` with the sample rule's forbidden word on
+/// line 2 and a clean `src/ok.py`, and a pipeline running `wasm` (copied in
+/// and pinned) as gate `gate_id` on `src`. Runs it, checks that the gate
+/// failed, and returns the report and that gate's report.
+fn forbidden_word_pipeline(
+    work: &Path,
+    wasm: &Path,
+    gate_id: &str,
+) -> (serde_json::Value, serde_json::Value) {
+    let file = wasm.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    std::fs::copy(wasm, work.join(&file)).unwrap();
+    std::fs::write(
+        work.join("src/train.py"),
+        "lr = 0.1\nsteps = 10  # DO-NOT-SHIP\n",
+    )
+    .unwrap();
+    std::fs::write(work.join("src/ok.py"), "print('fine')\n").unwrap();
+    let sha = pin(&work.join(&file));
+    std::fs::write(
+        work.join("mlgate.yaml"),
+        format!(
+            "version: 1\nname: custom\ngates:\n  {gate_id}:\n    stage: pre-commit\n    \
+             plugin: {file}\n    sha256: {sha}\n    inputs: {{ paths: src }}\n"
+        ),
+    )
+    .unwrap();
+    let (code, report, stderr) = run_pipeline(work);
+    assert_eq!(code, 1, "{report:#}\n{stderr}");
+    let gate = report["gates"][0].clone();
+    assert_eq!(gate["status"], "fail", "{gate:#}");
+    (report, gate)
+}
+
 #[test]
 fn plugin_new_rust_project_tests_builds_pins_and_runs_in_a_pipeline() {
     let tmp = temp_dir();
@@ -229,27 +263,7 @@ fn plugin_new_rust_project_tests_builds_pins_and_runs_in_a_pipeline() {
 
     let wasm = build_guest(&manifest, "house_rules");
     let work = tmp.path().join("work");
-    std::fs::create_dir_all(work.join("src")).unwrap();
-    std::fs::copy(&wasm, work.join("house_rules.wasm")).unwrap();
-    std::fs::write(
-        work.join("src/train.py"),
-        "lr = 0.1\nsteps = 10  # DO-NOT-SHIP\n",
-    )
-    .unwrap();
-    std::fs::write(work.join("src/ok.py"), "print('fine')\n").unwrap();
-    let sha = pin(&work.join("house_rules.wasm"));
-    std::fs::write(
-        work.join("mlgate.yaml"),
-        format!(
-            "version: 1\nname: custom\ngates:\n  house-rules:\n    stage: pre-commit\n    \
-             plugin: house_rules.wasm\n    sha256: {sha}\n    inputs: {{ paths: src }}\n"
-        ),
-    )
-    .unwrap();
-    let (code, report, stderr) = run_pipeline(&work);
-    assert_eq!(code, 1, "{report:#}\n{stderr}");
-    let gate = &report["gates"][0];
-    assert_eq!(gate["status"], "fail", "{gate:#}");
+    let (report, _) = forbidden_word_pipeline(&work, &wasm, "house-rules");
     assert_eq!(
         findings(&report),
         vec![("forbidden-word".to_string(), "src/train.py".to_string(), 2)]
@@ -377,27 +391,7 @@ fn python_plugin_from_plugin_new_builds_pins_and_fails_a_pipeline() {
     assert!(caps.iter().all(|c| c["access"] != "refused"), "{caps:#?}");
 
     let work = tmp.path().join("work");
-    std::fs::create_dir_all(work.join("src")).unwrap();
-    std::fs::copy(&wasm, work.join("py_rules.wasm")).unwrap();
-    std::fs::write(
-        work.join("src/train.py"),
-        "lr = 0.1\nsteps = 10  # DO-NOT-SHIP\n",
-    )
-    .unwrap();
-    std::fs::write(work.join("src/ok.py"), "print('fine')\n").unwrap();
-    let sha = pin(&work.join("py_rules.wasm"));
-    std::fs::write(
-        work.join("mlgate.yaml"),
-        format!(
-            "version: 1\nname: custom\ngates:\n  py-rules:\n    stage: pre-commit\n    \
-             plugin: py_rules.wasm\n    sha256: {sha}\n    inputs: {{ paths: src }}\n"
-        ),
-    )
-    .unwrap();
-    let (code, report, stderr) = run_pipeline(&work);
-    assert_eq!(code, 1, "{report:#}\n{stderr}");
-    let gate = &report["gates"][0];
-    assert_eq!(gate["status"], "fail", "{gate:#}");
+    let (report, gate) = forbidden_word_pipeline(&work, &wasm, "py-rules");
     eprintln!(
         "python gate run (compiled component cached after first load): {} ms",
         gate["duration_ms"]
@@ -413,6 +407,14 @@ fn python_plugin_from_plugin_new_builds_pins_and_fails_a_pipeline() {
     std::fs::write(work.join("py_rules.wasm"), bytes).unwrap();
     let (code, report, stderr) = run_pipeline(&work);
     assert_ne!(code, 0, "{report:#}\n{stderr}");
-    let text = format!("{report}{stderr}");
-    assert!(text.contains("sha256") || text.contains("pin"), "{text}");
+    let gate = &report["gates"][0];
+    assert_eq!(gate["status"], "error", "{gate:#}");
+    assert!(
+        gate["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("does not match its pin"),
+        "{gate:#}"
+    );
+    assert!(gate["findings"].as_array().unwrap().is_empty(), "{gate:#}");
 }
