@@ -56,6 +56,13 @@ pub struct RepoState {
     pub dirty: bool,
 }
 
+impl RepoState {
+    /// The commit abbreviated to 12 hex digits, as reports show it.
+    pub fn short_commit(&self) -> Option<&str> {
+        self.commit.as_deref().map(|c| c.get(..12).unwrap_or(c))
+    }
+}
+
 /// The repository state of `project`, or `None` outside a git work tree.
 pub fn repo_state(project: &Path) -> Option<RepoState> {
     output(project, &["rev-parse", "--is-inside-work-tree"]).ok()?;
@@ -361,6 +368,10 @@ mod tests {
         git(&["commit", "-q", "-m", "one"]);
         let state = repo_state(root).unwrap();
         assert_eq!(state.commit.as_deref().map(str::len), Some(40));
+        assert_eq!(
+            state.short_commit(),
+            state.commit.as_deref().map(|c| &c[..12])
+        );
         assert!(!state.dirty);
         std::fs::write(root.join("untracked.txt"), "x").unwrap();
         assert!(

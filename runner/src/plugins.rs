@@ -84,7 +84,16 @@ pub enum ImportAccess {
 }
 
 impl ImportAccess {
-    /// How `plugin inspect` names it.
+    /// One word, as `plugin inspect --json` prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportAccess::Granted => "granted",
+            ImportAccess::Denied => "denied",
+            ImportAccess::Refused => "refused",
+        }
+    }
+
+    /// How `plugin inspect` explains it.
     pub fn label(self) -> &'static str {
         match self {
             ImportAccess::Granted => "granted",

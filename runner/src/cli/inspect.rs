@@ -119,11 +119,7 @@ fn inspect(plugin: &str, json: bool) -> Result<u8, u8> {
             "config_schema": serde_json::from_str::<serde_json::Value>(&info.config_schema).unwrap_or(serde_json::Value::Null),
             "imports": loaded.imports,
             "capabilities": capabilities.iter().map(|(i, a)| serde_json::json!({
-                "import": i, "access": match a {
-                    plugins::ImportAccess::Granted => "granted",
-                    plugins::ImportAccess::Denied => "denied",
-                    plugins::ImportAccess::Refused => "refused",
-                }})).collect::<Vec<_>>(),
+                "import": i, "access": a.as_str()})).collect::<Vec<_>>(),
             "size": loaded.size,
             "sha256": loaded.sha256,
         });

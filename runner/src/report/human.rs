@@ -204,10 +204,7 @@ pub fn render(report: &RunReport, style: Style) -> String {
         .unwrap();
     }
     if let Some(git) = &report.git {
-        let commit = git
-            .commit
-            .as_deref()
-            .map_or("no commit yet", |c| &c[..c.len().min(12)]);
+        let commit = git.short_commit().unwrap_or("no commit yet");
         writeln!(
             out,
             "\ngit: {commit}{}{}",

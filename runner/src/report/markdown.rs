@@ -56,9 +56,7 @@ pub fn render(report: &RunReport, ctx: &Context) -> String {
         let _ = writeln!(
             out,
             "Commit `{}`{}{}\n",
-            git.commit
-                .as_deref()
-                .map_or("(none yet)", |c| &c[..c.len().min(12)]),
+            git.short_commit().unwrap_or("(none yet)"),
             git.branch
                 .as_deref()
                 .map(|b| format!(" on `{}`", cell(b)))
