@@ -185,7 +185,7 @@ impl<'a> Scanner<'a> {
             Kind::Zip => formats::zip::scan(self, blob, chain, depth),
             Kind::Tar => formats::tar::scan(self, blob, chain, depth),
             Kind::SevenZ => formats::sevenz::scan(self, blob, chain, depth),
-            Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zlib => {
+            Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zlib | Kind::Zstd => {
                 formats::compress::scan(self, kind, blob, chain, depth)
             }
             Kind::Npy => formats::numpy::scan(self, blob, chain),

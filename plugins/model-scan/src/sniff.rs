@@ -16,6 +16,8 @@ pub enum Kind {
     Bzip2,
     /// xz.
     Xz,
+    /// Zstandard.
+    Zstd,
     /// Raw LZMA ("alone" format, joblib's `.lzma`).
     Lzma,
     /// zlib (joblib's default compression).
@@ -72,6 +74,9 @@ pub fn sniff(head: &[u8], len: u64) -> Kind {
     }
     if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
         return Kind::Xz;
+    }
+    if starts(&crate::formats::zstd::MAGIC) {
+        return Kind::Zstd;
     }
     if head.len() >= 263 && &head[257..262] == b"ustar" {
         return Kind::Tar;

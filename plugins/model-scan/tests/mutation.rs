@@ -167,6 +167,8 @@ fn random_bytes_never_panic() {
         b"\x1f\x8b",
         b"\x08\x07",
         b"7z\xbc\xaf\x27\x1c\x00\x04",
+        b"\x28\xb5\x2f\xfd\x04\x58",
+        b"\x28\xb5\x2f\xfd\x20\xff",
     ];
     for i in 0..iterations(2_000) {
         let mut v = prefixes[i % prefixes.len()].to_vec();

@@ -1,4 +1,4 @@
-//! Compressed streams (gzip, bzip2, xz, raw LZMA, zlib: joblib's
+//! Compressed streams (gzip, bzip2, xz, raw LZMA, zlib, zstd: joblib's
 //! compressors and `.tar.gz` checkpoints) and the bounded decompression
 //! every archive reader uses: at most `max_member_bytes` (and what is left
 //! of `max_memory_bytes`) are kept; a stream that inflates past that is a
@@ -174,6 +174,10 @@ pub fn scan(
                 "bzip2",
                 None,
             ),
+        ),
+        Kind::Zstd => (
+            "zstd",
+            super::zstd::decode(scanner, blob, chain, "zstd", None),
         ),
         Kind::Xz | Kind::Lzma => {
             let (name, which) = if kind == Kind::Xz {

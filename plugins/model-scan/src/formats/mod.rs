@@ -13,3 +13,4 @@ pub mod safetensors;
 pub mod sevenz;
 pub mod tar;
 pub mod zip;
+pub mod zstd;

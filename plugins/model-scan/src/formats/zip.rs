@@ -3,7 +3,8 @@
 //! located through the local header. Differences that let two readers see
 //! two archives (local/central mismatch, duplicate names, flags) are
 //! findings. Every member is sniffed and scanned by content; stored members
-//! are read in place, deflated ones inflated within bounds. PyTorch tensor
+//! are read in place, compressed ones (deflate, bzip2, LZMA, zstd)
+//! decompressed within bounds. PyTorch tensor
 //! storages (`*/data/N`) are never read.
 
 use std::collections::HashMap;
@@ -332,13 +333,28 @@ fn scan_member(scanner: &mut Scanner, blob: &Blob, e: &Entry, chain: &mut Vec<St
             }
         }
         14 => scan_lzma_member(scanner, &data, e, chain, depth),
+        93 => {
+            let what = "zstd zip member";
+            match super::zstd::decode(scanner, &data, chain, what, Some(e.usize)) {
+                Some(bytes) => compress::scan_inflated(scanner, bytes, chain, depth),
+                None => scanner.hit(
+                    rules::MALFORMED,
+                    Severity::Medium,
+                    chain,
+                    Some(e.offset),
+                    "zstd zip member does not start a zstd frame".into(),
+                    vec![("format".into(), "zip".into())],
+                    "zstd-header",
+                ),
+            }
+        }
         m => scanner.hit(
             rules::UNSUPPORTED,
             Severity::High,
             chain,
             Some(e.offset),
             format!(
-                "zip compression method {m} is not supported (stored, deflate, bzip2 and LZMA are); member not inspected"
+                "zip compression method {m} is not supported (stored, deflate, bzip2, LZMA and zstd are); member not inspected"
             ),
             vec![("method".into(), m.to_string())],
             "method",

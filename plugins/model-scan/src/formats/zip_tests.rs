@@ -23,11 +23,11 @@ fn lzma_members_are_decoded_and_scanned() {
 #[test]
 fn other_methods_are_reported_not_skipped() {
     let mut z = std::fs::read(fixture("benign/lzma_member.npz")).unwrap();
-    // method 14 -> 93 (zstd) in the local header and the central directory
+    // method 14 -> 95 (xz) in the local header and the central directory
     for sig in [&b"PK\x03\x04"[..], &b"PK\x01\x02"[..]] {
         let at = z.windows(4).position(|w| w == sig).unwrap();
         let m = at + if sig[2] == 3 { 8 } else { 10 };
-        z[m..m + 2].copy_from_slice(&93u16.to_le_bytes());
+        z[m..m + 2].copy_from_slice(&95u16.to_le_bytes());
     }
     let cfg = Config::default();
     let mut scanner = Scanner::new(&cfg);
@@ -36,6 +36,6 @@ fn other_methods_are_reported_not_skipped() {
         .hits
         .iter()
         .find(|h| h.rule == rules::UNSUPPORTED)
-        .expect("zstd member reported");
-    assert!(hit.message.contains("method 93"), "{hit:?}");
+        .expect("xz member reported");
+    assert!(hit.message.contains("method 95"), "{hit:?}");
 }
