@@ -8,7 +8,7 @@ use mlgate_plugin_sdk::{Finding, Severity};
 
 use crate::config::Filters;
 use crate::notebook;
-use crate::scan::{Hit, Scanner};
+use crate::scan::{Hit, Scanner, Syntax};
 
 /// Rule id of the info finding for a file too large to scan.
 pub const SKIPPED_ID: &str = "file-too-large";
@@ -153,7 +153,8 @@ pub fn scan_file(
         }
         return Ok(());
     }
-    for hit in scanner.scan(&text) {
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    for hit in scanner.scan_as(&text, Syntax::of_file_name(file_name)) {
         let raw = hit.offset;
         emit(hit, raw, None);
     }
@@ -189,13 +190,25 @@ fn finding(
         .at(shown, Some(line))
         .column(column)
         .byte_offset(raw_offset as u64)
-        .fingerprint(&[hit.rule.id, relative, &hit.secret])
+        .fingerprint(&[hit.rule.id, relative, &secret_tag(&hit.secret)])
         .property("redacted", redacted)
         .property("check", hit.note.clone());
     if let Some(cell) = cell {
         f = f.property("cell", cell.to_string());
     }
     f
+}
+
+/// A 16-bit tag of a secret for its finding's fingerprint.
+///
+/// Fingerprints are published (SARIF `partialFingerprints`, tickets), so they must not
+/// let anyone confirm a guessed secret: a full hash of a short password can be brute-
+/// forced offline, but a 16-bit tag matches one in 65,536 of all candidates. It still
+/// tells apart two secrets found by one rule in one file, almost always.
+fn secret_tag(secret: &str) -> String {
+    let mut tag = mlgate_plugin_sdk::fingerprint_of(&["mlgate-secret-tag", secret]);
+    tag.truncate(4);
+    tag
 }
 
 /// Newline offsets of a text, for offset → (line, column), both 1-based.
@@ -239,6 +252,17 @@ mod tests {
             assert!(!r.contains(s), "{r}");
         }
         assert_eq!(redact("hunter22"), "hu…[8 chars]");
+    }
+
+    #[test]
+    fn secret_tag_is_short_stable_and_separates_secrets() {
+        assert_eq!(secret_tag("hunter22"), secret_tag("hunter22"));
+        assert_eq!(secret_tag("hunter22").len(), 4);
+        assert_ne!(secret_tag("hunter22"), secret_tag("hunter23"));
+        // The tag is not a prefix of a plain hash of the secret that a
+        // fingerprint could otherwise have carried.
+        let plain = mlgate_plugin_sdk::fingerprint_of(&["hunter22"]);
+        assert!(!plain.starts_with(&secret_tag("hunter22")));
     }
 
     #[test]

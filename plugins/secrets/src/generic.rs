@@ -30,10 +30,11 @@ fn ignored_name(name: &str) -> bool {
         .any(|t| n.ends_with(t))
 }
 
-/// Decide on `value` assigned to `name`. `quoted` tells whether the value was
-/// in quotes (and the closing quote was found), `next` is the character right
-/// after the value. Returns the note for the finding or the drop reason.
-pub fn check(name: &str, value: &str, quoted: bool, next: Option<char>) -> Result<String, String> {
+/// Decide on `value` assigned to `name`. `literal` tells whether the value is
+/// a literal: in quotes (with the closing quote found) or in a dotenv file, where
+/// unquoted values are literals too. `next` is the character right after the
+/// value. Returns the note for the finding or the drop reason.
+pub fn check(name: &str, value: &str, literal: bool, next: Option<char>) -> Result<String, String> {
     if ignored_name(name) {
         return Err("name is not a credential".into());
     }
@@ -47,6 +48,14 @@ pub fn check(name: &str, value: &str, quoted: bool, next: Option<char>) -> Resul
         || value.starts_with('~')
     {
         return Err("URL or path".into());
+    }
+    // Stripe test-mode keys (`sk_test_…`, as in Stripe's own docs) reach only a
+    // sandbox account that cannot move money; live keys (`sk_live_…`) still count.
+    if ["sk_test_", "rk_test_", "pk_test_"]
+        .iter()
+        .any(|p| value.starts_with(p))
+    {
+        return Err("Stripe test-mode key".into());
     }
     if FILE_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
         return Err("file name".into());
@@ -74,7 +83,7 @@ pub fn check(name: &str, value: &str, quoted: bool, next: Option<char>) -> Resul
     {
         return Err("word-like value".into());
     }
-    if !quoted {
+    if !literal {
         if matches!(next, Some('(' | '[' | '.')) {
             return Err("expression".into());
         }
@@ -138,6 +147,12 @@ mod tests {
         ] {
             assert!(check(name, value, quoted, next).is_err(), "{name}={value}");
         }
+    }
+
+    #[test]
+    fn stripe_test_mode_keys_are_not_secrets_but_live_keys_are() {
+        assert!(check("api_key", "sk_test_4eC39HqLyjWDarjtT1zdp7dc", true, None).is_err());
+        assert!(check("api_key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", true, None).is_ok());
     }
 
     #[test]

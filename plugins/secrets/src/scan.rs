@@ -31,6 +31,28 @@ pub struct Hit {
 // `Scanner::rules_present` keeps one bit per rule in a u64.
 const _: () = assert!(RULES.len() < 64);
 
+/// How a file's unquoted assignment values are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// Source code or config: an unquoted value may be an identifier or an
+    /// expression, so it must look random to count.
+    Code,
+    /// A dotenv file (`.env`, `.env.local`, `prod.env`): `NAME=value` lines
+    /// hold literal values, quoted or not.
+    Dotenv,
+}
+
+impl Syntax {
+    /// The syntax of a file, from its name.
+    pub fn of_file_name(name: &str) -> Syntax {
+        if name == ".env" || name.starts_with(".env.") || name.ends_with(".env") {
+            Syntax::Dotenv
+        } else {
+            Syntax::Code
+        }
+    }
+}
+
 /// Compiled rules. Build once per run (compiling is the slow part).
 pub struct Scanner {
     keywords: AhoCorasick,
@@ -81,8 +103,13 @@ impl Scanner {
         present
     }
 
-    /// All confirmed secrets in `text`, in order of offset.
+    /// All confirmed secrets in `text` (source code or config), in order of offset.
     pub fn scan(&self, text: &str) -> Vec<Hit> {
+        self.scan_as(text, Syntax::Code)
+    }
+
+    /// All confirmed secrets in `text` read as `syntax`, in order of offset.
+    pub fn scan_as(&self, text: &str, syntax: Syntax) -> Vec<Hit> {
         let mut hits = Vec::new();
         let present = self.rules_present(text);
         for (index, rule) in RULES.iter().enumerate() {
@@ -90,7 +117,7 @@ impl Scanner {
                 continue;
             }
             for caps in self.regexes[index].captures_iter(text) {
-                if let Some(hit) = confirm(rule, &caps, text) {
+                if let Some(hit) = confirm(rule, &caps, text, syntax) {
                     hits.push(hit);
                 }
             }
@@ -110,7 +137,7 @@ impl Scanner {
 }
 
 /// Apply the rule's check to one regex match.
-fn confirm(rule: &'static RuleDef, caps: &Captures<'_>, text: &str) -> Option<Hit> {
+fn confirm(rule: &'static RuleDef, caps: &Captures<'_>, text: &str, syntax: Syntax) -> Option<Hit> {
     let whole = caps.get(0)?;
     let m = caps.get(rule.group)?;
     // `end`: end of the secret; `after`: where its closing quote should be.
@@ -166,7 +193,8 @@ fn confirm(rule: &'static RuleDef, caps: &Captures<'_>, text: &str) -> Option<Hi
                 Err("unterminated quote".into())
             } else {
                 context = Some(name.to_string());
-                generic::check(name, value, quoted, next)
+                let literal = quoted || syntax == Syntax::Dotenv;
+                generic::check(name, value, literal, next)
             }
         }
         Check::Format => {
@@ -242,6 +270,30 @@ mod tests {
             .iter()
             .map(|h| h.rule.id)
             .collect()
+    }
+
+    #[test]
+    fn dotenv_unquoted_values_are_literals() {
+        let scanner = Scanner::new().unwrap();
+        let line = "DB_PASSWORD=q8v2m7k4x9t3w6z1\n";
+        assert!(scanner.scan_as(line, Syntax::Code).is_empty());
+        let hits = scanner.scan_as(line, Syntax::Dotenv);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].secret, "q8v2m7k4x9t3w6z1");
+        // Still not a secret in a dotenv file: a word, or a reference.
+        for text in ["DB_PASSWORD=postgres\n", "API_TOKEN=${VAULT_TOKEN}\n"] {
+            assert!(scanner.scan_as(text, Syntax::Dotenv).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn dotenv_files_are_told_by_name() {
+        for name in [".env", ".env.local", "prod.env"] {
+            assert_eq!(Syntax::of_file_name(name), Syntax::Dotenv, "{name}");
+        }
+        for name in ["env.py", "settings.py", ".envrc", "environment.yml"] {
+            assert_eq!(Syntax::of_file_name(name), Syntax::Code, "{name}");
+        }
     }
 
     #[test]
