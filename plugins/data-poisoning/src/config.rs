@@ -147,7 +147,7 @@ pub const SCHEMA: &str = r#"{
   "additionalProperties": false,
   "properties": {
     "label_column": {"type": "string", "default": "label"},
-    "format": {"enum": ["csv", "jsonl"]},
+    "format": {"enum": ["csv", "jsonl", "parquet"]},
     "ignore_columns": {"type": "array", "items": {"type": "string"}},
     "max_rows": {"type": "integer", "minimum": 1, "default": 5000000},
     "max_classes": {"type": "integer", "minimum": 2, "default": 1000},
@@ -180,10 +180,9 @@ impl Config {
             return Err("`label_column` must not be empty".into());
         }
         if let Some(f) = &self.format
-            && f != "csv"
-            && f != "jsonl"
+            && !["csv", "jsonl", "parquet"].contains(&f.as_str())
         {
-            return Err(format!("`format` must be csv or jsonl, not `{f}`"));
+            return Err(format!("`format` must be csv, jsonl or parquet, not `{f}`"));
         }
         if !(self.class_shift.alpha > 0.0 && self.class_shift.alpha <= 1.0) {
             return Err("`class_shift.alpha` must be in (0, 1]".into());

@@ -20,6 +20,10 @@ pub mod knn;
 pub mod load;
 pub mod manifest;
 pub mod outliers;
+pub mod pq_guard;
+pub mod pq_load;
+#[cfg(test)]
+mod pq_tests;
 pub mod softmax;
 pub mod stats;
 pub mod table;

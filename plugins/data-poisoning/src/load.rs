@@ -1,10 +1,11 @@
-//! Streaming loaders: CSV with a header row and JSON Lines, into a [`Table`].
+//! Streaming loaders: CSV with a header row and JSON Lines, into a [`Table`]
+//! (Parquet is in [`pq_load`](crate::pq_load)), and the choice between them.
 //!
 //! Both read through a buffered reader and hand borrowed cell bytes to the
 //! [`TableBuilder`]; nothing is held per cell but its parsed value. Every
 //! count a hostile file controls (rows, columns, classes, line length) is
-//! bounded. Parquet is refused with a clear message (no pure-Rust reader that
-//! builds quickly for wasm32-wasip2 is in the workspace).
+//! bounded. A file that starts with the Parquet magic (`PAR1`) is read as
+//! Parquet whatever its name.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -23,6 +24,8 @@ pub enum Format {
     Csv,
     /// One JSON object per line.
     Jsonl,
+    /// Apache Parquet (flat columns; uncompressed, SNAPPY or GZIP).
+    Parquet,
 }
 
 /// Why a dataset could not be loaded.
@@ -54,21 +57,36 @@ pub fn format_of(path: &Path, configured: Option<&str>) -> Result<Format, LoadEr
     });
     match ext.as_str() {
         "jsonl" | "ndjson" | "json" => Ok(Format::Jsonl),
-        "parquet" | "pq" => Err(LoadError::Unsupported(
-            "Parquet is not supported yet: export the dataset as CSV or JSON Lines".into(),
-        )),
+        "parquet" | "pq" => Ok(Format::Parquet),
         _ => Ok(Format::Csv),
     }
 }
 
+/// True when the file at `path` starts with the Parquet magic.
+fn has_parquet_magic(path: &Path) -> std::io::Result<bool> {
+    let mut head = Vec::with_capacity(4);
+    std::fs::File::open(path)?.take(4).read_to_end(&mut head)?;
+    Ok(crate::pq_load::is_parquet(&head))
+}
+
 /// Load `path` in `format`, keeping `label` as text, reading at most `max_rows`.
+/// The Parquet magic overrides `format`; a file said to be Parquet without
+/// the magic is unreadable.
 pub fn load(path: &Path, format: Format, label: &str, max_rows: usize) -> Result<Table, LoadError> {
+    let magic = has_parquet_magic(path)
+        .map_err(|e| LoadError::Unreadable(format!("{}: {e}", path.display())))?;
+    if magic {
+        return crate::pq_load::load_parquet(path, label, max_rows);
+    }
     let file = std::fs::File::open(path)
         .map_err(|e| LoadError::Unreadable(format!("{}: {e}", path.display())))?;
     let reader = BufReader::with_capacity(1 << 20, file);
     match format {
         Format::Csv => load_csv(reader, label, max_rows),
         Format::Jsonl => load_jsonl(reader, label, max_rows),
+        Format::Parquet => Err(LoadError::Unreadable(
+            "not a Parquet file (it does not start with the `PAR1` magic)".into(),
+        )),
     }
 }
 
@@ -146,7 +164,7 @@ pub fn load_csv<R: Read>(
 }
 
 /// Make header names unique (`a`, `a` -> `a`, `a.1`) and non-empty.
-fn unique_names(names: impl Iterator<Item = String>) -> Vec<String> {
+pub fn unique_names(names: impl Iterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (i, mut name) in names.enumerate() {
         if name.is_empty() {
@@ -292,9 +310,11 @@ not json
     }
 
     #[test]
-    fn parquet_is_refused_clearly() {
-        let err = format_of(Path::new("d.parquet"), None).unwrap_err();
-        assert!(err.to_string().contains("Parquet"));
+    fn format_by_extension_or_config() {
+        assert_eq!(
+            format_of(Path::new("d.parquet"), None).unwrap(),
+            Format::Parquet
+        );
         assert_eq!(
             format_of(Path::new("d.txt"), Some("jsonl")).unwrap(),
             Format::Jsonl

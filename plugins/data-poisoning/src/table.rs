@@ -289,6 +289,29 @@ impl TableBuilder {
         }
     }
 
+    /// Set cell `col` of the current row from a typed number (Parquet): the
+    /// label column keeps it as text (`format_number`, so `1` not `1.0`),
+    /// other columns take it as is (NaN/inf count as non-finite).
+    pub fn push_number(&mut self, col: usize, v: f64) {
+        if self.always_text == Some(col) {
+            if v.is_finite() {
+                self.push_cell(col, format_number(v).as_bytes());
+            } else {
+                self.push_cell(col, format!("{v}").as_bytes());
+            }
+            return;
+        }
+        let b = &mut self.columns[col];
+        if v.is_finite() {
+            b.numeric += 1;
+        } else {
+            b.column.non_finite += 1;
+        }
+        b.column
+            .values
+            .push(if v.is_finite() { v } else { f64::NAN });
+    }
+
     /// Finish the current row: cells not pushed are missing.
     pub fn end_row(&mut self) {
         self.rows += 1;

@@ -1,0 +1,162 @@
+//! Parquet end to end through the gate: the Parquet copies of the CSV
+//! fixtures (`tests/fixtures/data-poisoning/gen_parquet.py`) give the same
+//! findings, other types and codecs load to the same values, and broken or
+//! hostile files give a clear error, never a panic.
+
+use std::io::BufReader;
+use std::path::Path;
+
+use mlgate_plugin_sdk::{GateResult, Request};
+use serde_json::json;
+
+use crate::fixture_tests::{fixture, rules, run};
+use crate::load::{LoadError, load_csv};
+use crate::pq_load::load_parquet;
+use crate::table::Kind;
+
+/// Everything of a result but the input path (in fingerprints and locations).
+fn comparable(r: &GateResult) -> Vec<String> {
+    let mut out: Vec<String> = r
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {:?} {} {:?}",
+                f.rule_id, f.severity, f.message, f.properties
+            )
+        })
+        .collect();
+    out.sort();
+    out.push(r.summary.clone());
+    out
+}
+
+#[test]
+fn parquet_and_csv_versions_give_identical_findings() {
+    for name in ["clean", "label_flip", "outlier", "backdoor", "duplicate"] {
+        let csv = run(json!({}), &[("dataset", &format!("{name}.csv"))]);
+        let pq = run(
+            json!({}),
+            &[("dataset", &format!("parquet/{name}.parquet"))],
+        );
+        assert!(
+            !rules(&pq).contains(&"dataset-unreadable"),
+            "{name}: {:?}",
+            pq.findings
+        );
+        assert_eq!(comparable(&csv), comparable(&pq), "{name}");
+        let flagged = csv
+            .findings
+            .iter()
+            .filter(|f| f.get_property("row").is_some());
+        assert!(
+            name == "clean" || flagged.count() > 0,
+            "{name}: nothing to compare"
+        );
+    }
+    let csv = run(
+        json!({}),
+        &[("dataset", "shifted.csv"), ("baseline", "baseline.csv")],
+    );
+    let pq = run(
+        json!({}),
+        &[
+            ("dataset", "parquet/shifted.parquet"),
+            ("baseline", "parquet/baseline.parquet"),
+        ],
+    );
+    assert!(rules(&pq).contains(&"class-shift"), "{:?}", rules(&pq));
+    assert_eq!(comparable(&csv), comparable(&pq));
+}
+
+#[test]
+fn dispatch_is_by_magic_not_name() {
+    let named_csv = run(json!({}), &[("dataset", "parquet/parquet_named.csv")]);
+    let pq = run(json!({}), &[("dataset", "parquet/clean.parquet")]);
+    assert_eq!(comparable(&named_csv), comparable(&pq));
+    let forced = run(
+        json!({"format": "csv"}),
+        &[("dataset", "parquet/clean.parquet")],
+    );
+    assert_eq!(comparable(&forced), comparable(&pq));
+}
+
+#[test]
+fn gzip_float32_ints_dictionary_text_and_nulls_load_like_the_csv() {
+    let p = load_parquet(&fixture("parquet/clean.gzip.parquet"), "label", usize::MAX).unwrap();
+    let file = std::fs::File::open(fixture("clean.csv")).unwrap();
+    let c = load_csv(BufReader::new(file), "label", usize::MAX).unwrap();
+    assert_eq!(p.rows, c.rows);
+    let (pf0, cf0) = (p.column("f0").unwrap(), c.column("f0").unwrap());
+    assert_eq!(
+        pf0.values, cf0.values,
+        "float32 widened through its decimal"
+    );
+    let f1 = p.column("f1").unwrap();
+    assert_eq!(f1.missing, c.rows.div_ceil(17));
+    let cf1 = &c.column("f1").unwrap().values;
+    assert!(
+        (0..c.rows)
+            .filter(|i| i % 17 != 0)
+            .all(|i| f1.values[i] == cf1[i])
+    );
+    let f2 = p.column("f2").unwrap();
+    assert_eq!(f2.kind, Kind::Numeric);
+    let cf2 = &c.column("f2").unwrap().values;
+    assert!((0..c.rows).all(|i| f2.values[i] == (cf2[i] * 100.0).round()));
+    let colour = p.column("colour").unwrap();
+    assert_eq!(colour.kind, Kind::Categorical);
+    assert_eq!(
+        (colour.text(0).as_str(), colour.text(1).as_str()),
+        ("red", "green")
+    );
+    assert_eq!(colour.missing, c.rows / 3);
+    let (pl, cl) = (p.column("label").unwrap(), c.column("label").unwrap());
+    assert!((0..c.rows).all(|i| pl.text(i) == cl.text(i)));
+    let capped = load_parquet(&fixture("parquet/clean.gzip.parquet"), "label", 70).unwrap();
+    assert_eq!(capped.rows, 70);
+}
+
+#[test]
+fn broken_and_unsupported_parquet_are_clear() {
+    for file in ["parquet/truncated.parquet", "parquet/garbage.parquet"] {
+        let r = run(json!({}), &[("dataset", file)]);
+        assert_eq!(rules(&r), vec!["dataset-unreadable"], "{file}");
+        assert!(
+            r.findings[0].message.contains("Parquet"),
+            "{}",
+            r.findings[0].message
+        );
+    }
+    let p = fixture("parquet/clean.zstd.parquet");
+    let err = crate::gate::run(&Request::for_test(json!({}), &[("dataset", &p)])).unwrap_err();
+    assert!(err.message.contains("ZSTD"), "{}", err.message);
+}
+
+/// Load a damaged copy; any outcome but a panic is fine.
+fn load_bytes(bytes: &[u8], tag: &str) -> Result<usize, LoadError> {
+    let path = std::env::temp_dir().join(format!("mlgate-dp-{}-{tag}.parquet", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let r = load_parquet(Path::new(&path), "label", usize::MAX).map(|t| t.rows);
+    let _ = std::fs::remove_file(&path);
+    r
+}
+
+#[test]
+fn truncated_and_bit_flipped_files_never_panic() {
+    let data = std::fs::read(fixture("parquet/clean.gzip.parquet")).unwrap();
+    for cut in (8..data.len()).step_by(173) {
+        assert!(load_bytes(&data[..cut], "cut").is_err(), "cut at {cut}");
+    }
+    // Deterministic corruption of single bytes all over the file.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..400 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut bad = data.clone();
+        let at = (state % data.len() as u64) as usize;
+        bad[at] ^= 1 << (i % 8);
+        let _ = load_bytes(&bad, "flip");
+    }
+}
