@@ -92,6 +92,8 @@ pub struct Envelope {
     pub payload: Vec<u8>,
     /// Decoded signatures (all must verify).
     pub signatures: Vec<Vec<u8>>,
+    /// Each signature's `keyid` (empty when absent).
+    pub keyids: Vec<String>,
 }
 
 /// The bundle's verification material.
@@ -103,6 +105,9 @@ pub struct Material {
     pub certificates: Vec<Vec<u8>>,
     /// Transparency-log entries as raw JSON (checked by the keyless module).
     pub tlog_entries: Vec<serde_json::Value>,
+    /// RFC 3161 signed timestamps (DER), from
+    /// `timestampVerificationData.rfc3161Timestamps`.
+    pub rfc3161: Vec<Vec<u8>>,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +127,20 @@ struct RawMaterial {
     certificate: Option<RawCert>,
     #[serde(default)]
     tlog_entries: Vec<serde_json::Value>,
+    timestamp_verification_data: Option<RawTimestamps>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawTimestamps {
+    #[serde(default)]
+    rfc3161_timestamps: Vec<RawTimestamp>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawTimestamp {
+    signed_timestamp: String,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +170,8 @@ struct RawEnvelope {
 #[derive(Deserialize)]
 struct RawSig {
     sig: String,
+    #[serde(default)]
+    keyid: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -197,16 +218,30 @@ pub fn parse(text: &[u8]) -> Result<Bundle, BundleError> {
         }
         certificates.push(b64("certificate.rawBytes", &c.raw_bytes)?);
     }
+    let mut rfc3161 = Vec::new();
+    for t in m
+        .timestamp_verification_data
+        .map(|t| t.rfc3161_timestamps)
+        .unwrap_or_default()
+    {
+        rfc3161.push(b64(
+            "rfc3161Timestamps.signedTimestamp",
+            &t.signed_timestamp,
+        )?);
+    }
     let material = Material {
         key_hint: m.public_key.and_then(|k| k.hint).filter(|h| !h.is_empty()),
         certificates,
         tlog_entries: m.tlog_entries,
+        rfc3161,
     };
     let content = match (raw.dsse_envelope, raw.message_signature) {
         (Some(env), None) => {
             let mut signatures = Vec::new();
+            let mut keyids = Vec::new();
             for s in env.signatures {
                 signatures.push(b64("dsseEnvelope.signatures.sig", &s.sig)?);
+                keyids.push(s.keyid.unwrap_or_default());
             }
             if signatures.is_empty() {
                 return Err(BundleError::Malformed(
@@ -217,6 +252,7 @@ pub fn parse(text: &[u8]) -> Result<Bundle, BundleError> {
                 payload_type: env.payload_type,
                 payload: b64("dsseEnvelope.payload", &env.payload)?,
                 signatures,
+                keyids,
             })
         }
         (None, Some(msg)) => {

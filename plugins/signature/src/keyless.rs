@@ -128,9 +128,9 @@ pub fn verify(b: &Bundle, policy: &KeylessPolicy, signed: &[u8]) -> Result<Leaf,
             "the keyless bundle carries no signing certificate",
         )
     })?;
-    let (signatures, dsse) = match &b.content {
-        Content::Dsse(env) => (env.signatures.clone(), true),
-        Content::Message { signature, .. } => (vec![signature.clone()], false),
+    let (signatures, envelope) = match &b.content {
+        Content::Dsse(env) => (env.signatures.clone(), Some(env)),
+        Content::Message { signature, .. } => (vec![signature.clone()], None),
     };
     if b.material.tlog_entries.is_empty() {
         return Err(err(
@@ -140,9 +140,10 @@ pub fn verify(b: &Bundle, policy: &KeylessPolicy, signed: &[u8]) -> Result<Leaf,
     }
     let want = Expected {
         signed,
-        dsse,
+        dsse: envelope.is_some(),
         signatures: &signatures,
         leaf: leaf_der,
+        envelope,
     };
     let mut why = Vec::new();
     let mut verified = None;

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::bundle::b64;
+use crate::bundle::{Envelope, b64};
 use crate::trusted_root::LogKey;
 
 /// What the entry must bind to.
@@ -22,6 +22,9 @@ pub struct Expected<'a> {
     pub signatures: &'a [Vec<u8>],
     /// The signing certificate (DER).
     pub leaf: &'a [u8],
+    /// The DSSE envelope, when the bundle carries one (its payload type and
+    /// key ids are bound by `intoto` entries).
+    pub envelope: Option<&'a Envelope>,
 }
 
 /// A verified entry: its authenticated time.
@@ -182,6 +185,7 @@ fn check_body(body: &[u8], want: &Expected) -> Result<(), String> {
                     t.and_then(|t| STANDARD.decode(t).ok())
                         .and_then(|b| String::from_utf8(b).ok())
                 };
+                check_intoto_hash(spec, want.envelope)?;
                 (
                     s(spec, &["content", "payloadHash", "value"]),
                     list.iter().map(|x| once(s(x, &["sig"]))).collect(),
@@ -217,6 +221,61 @@ fn check_body(body: &[u8], want: &Expected) -> Result<(), String> {
         .any(|c| cert_of(*c).as_deref() != Some(want.leaf))
     {
         return Err("the log entry records a different signing certificate".into());
+    }
+    Ok(())
+}
+
+/// The envelope hash an `intoto` v0.0.2 entry records (`spec.content.hash`).
+/// Rekor does not compute it: the client sends it and Rekor stores it as
+/// given (rekor `pkg/types/intoto/v0.0.2/entry.go`, which leaves it out of
+/// its index keys because it "can't deterministically calculate this
+/// server-side"). The one client scheme in use for bundles is sigstore-js's
+/// `calculateDSSEHash` (`packages/sign/src/witness/tlog/entry.ts`, npm
+/// provenance): SHA-256 of the canonical JSON (sorted keys, no whitespace)
+/// of `{payload, payloadType, signatures: [{keyid?, publicKey, sig}]}` with
+/// the payload and the first signature in base64, the signer's PEM
+/// certificate as `publicKey`, and `keyid` only when not empty.
+pub fn intoto_envelope_hash(env: &Envelope, public_key_pem: &str) -> Option<String> {
+    let q = |t: &str| serde_json::to_string(t).ok();
+    let sig = env.signatures.first()?;
+    let keyid = match env.keyids.first().map(String::as_str) {
+        Some(k) if !k.is_empty() => format!("\"keyid\":{},", q(k)?),
+        _ => String::new(),
+    };
+    let canonical = format!(
+        "{{\"payload\":{},\"payloadType\":{},\"signatures\":[{{{keyid}\"publicKey\":{},\"sig\":{}}}]}}",
+        q(&STANDARD.encode(&env.payload))?,
+        q(&env.payload_type)?,
+        q(public_key_pem)?,
+        q(&STANDARD.encode(sig))?,
+    );
+    Some(hex::encode(Sha256::digest(canonical.as_bytes())))
+}
+
+/// An `intoto` entry must record this envelope: its payload type, one
+/// signature, and the envelope hash recomputed by [`intoto_envelope_hash`].
+fn check_intoto_hash(spec: &Value, env: Option<&Envelope>) -> Result<(), String> {
+    let env = env.ok_or("an intoto log entry for a bundle without a DSSE envelope")?;
+    if s(spec, &["content", "envelope", "payloadType"]) != Some(env.payload_type.as_str()) {
+        return Err("the intoto log entry records another payload type".into());
+    }
+    let logged = spec
+        .pointer("/content/envelope/signatures")
+        .and_then(Value::as_array)
+        .filter(|l| l.len() == 1 && env.signatures.len() == 1)
+        .ok_or("intoto log entries are checked for single-signature envelopes only")?;
+    let pem = s(&logged[0], &["publicKey"])
+        .and_then(|t| STANDARD.decode(t).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or("the intoto log entry's publicKey is not base64 PEM")?;
+    if s(spec, &["content", "hash", "algorithm"]) != Some("sha256") {
+        return Err("the intoto log entry's envelope hash is not SHA-256".into());
+    }
+    let recorded = s(spec, &["content", "hash", "value"]).ok_or("intoto entry without hash")?;
+    if intoto_envelope_hash(env, &pem).as_deref() != Some(recorded) {
+        return Err(format!(
+            "the envelope hash recorded in the intoto log entry ({recorded}) is not the hash of this envelope"
+        ));
     }
     Ok(())
 }

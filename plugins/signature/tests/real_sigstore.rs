@@ -266,3 +266,75 @@ fn production_npm_provenance_dsse_bundle_negatives() {
     .unwrap_err();
     assert_eq!(e.rule, TLOG_INVALID, "{}", e.message);
 }
+
+#[test]
+fn production_npm_intoto_entry_envelope_hash_is_recomputed() {
+    use mlgate_plugin_signature::bundle::{self, Content};
+    use mlgate_plugin_signature::rekor::intoto_envelope_hash;
+    use mlgate_plugin_signature::rules::TLOG_INVALID;
+    // The real entry's `spec.content.hash` is exactly sigstore-js's scheme.
+    let v: Value = serde_json::from_slice(&std::fs::read(fx(NPM_BUNDLE)).unwrap()).unwrap();
+    let b = bundle::parse(&serde_json::to_vec(&v).unwrap()).unwrap();
+    let Content::Dsse(env) = &b.content else {
+        panic!("a DSSE bundle")
+    };
+    use base64::Engine as _;
+    let std_b64 = base64::engine::general_purpose::STANDARD;
+    let body: Value = serde_json::from_slice(
+        &std_b64
+            .decode(
+                v["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    let content = &body["spec"]["content"];
+    let pem = String::from_utf8(
+        std_b64
+            .decode(
+                content["envelope"]["signatures"][0]["publicKey"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        intoto_envelope_hash(env, &pem).as_deref(),
+        content["hash"]["value"].as_str()
+    );
+    // A key id added to the envelope: the DSSE signature does not cover it
+    // and the payload hash and signature still match the entry, but the
+    // recorded envelope hash does not.
+    let e = npm_keyless(&npm_policy(NPM_IDENTITY, "trusted_root.json"), |v| {
+        v["dsseEnvelope"]["signatures"][0]["keyid"] = json!("attacker")
+    })
+    .unwrap_err();
+    assert_eq!(e.rule, TLOG_INVALID, "{}", e.message);
+    assert!(e.message.contains("envelope hash"), "{}", e.message);
+    // The entry body with another envelope hash (its inclusion proof and SET
+    // then fail too, but the hash check comes first and names the cause).
+    let e = npm_keyless(&npm_policy(NPM_IDENTITY, "trusted_root.json"), |v| {
+        let entry = &mut v["verificationMaterial"]["tlogEntries"][0];
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut body: Value = serde_json::from_slice(
+            &b64.decode(entry["canonicalizedBody"].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        body["spec"]["content"]["hash"]["value"] = json!("00".repeat(32));
+        entry["canonicalizedBody"] = json!(b64.encode(serde_json::to_vec(&body).unwrap()));
+    })
+    .unwrap_err();
+    assert_eq!(e.rule, TLOG_INVALID, "{}", e.message);
+    assert!(e.message.contains("envelope hash"), "{}", e.message);
+    // Another payload type under the same payload and signature.
+    let e = npm_keyless(&npm_policy(NPM_IDENTITY, "trusted_root.json"), |v| {
+        v["dsseEnvelope"]["payloadType"] = json!("application/json")
+    })
+    .unwrap_err();
+    assert_eq!(e.rule, TLOG_INVALID, "{}", e.message);
+    assert!(e.message.contains("payload type"), "{}", e.message);
+}
