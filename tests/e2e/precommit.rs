@@ -360,3 +360,37 @@ gates:
     assert_eq!(gates[1]["status"], "fail", "{report:#}");
     assert_eq!(gates[1]["findings"][0]["location"]["path"], "src/new.py");
 }
+
+#[test]
+fn precommit_plan_and_sarif_say_the_gates_are_narrowed() {
+    let dir = repo();
+    let root = dir.path();
+    let (code, plan, stderr) = run(mlgate()
+        .current_dir(root)
+        .args(["plan", "--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    assert_eq!(plan["gates"][0]["narrows_to_changed_files"], true);
+    let (_, text, _) = run(mlgate().current_dir(root).arg("plan"));
+    assert!(text.contains("sees only changed files"), "{text}");
+
+    write(root, "src/d.py", &secret_file(11));
+    git_ok(root, &["add", "src/d.py"]);
+    let mut cmd = mlgate();
+    cmd.current_dir(root)
+        .args(["run", "--changed", "--quiet", "--format", "sarif"])
+        .env_remove("CI");
+    let (code, sarif, stderr) = run(&mut cmd);
+    assert_eq!(code, 1, "{stderr}");
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let run = &sarif["runs"][0];
+    assert_eq!(run["properties"]["narrowed"]["secrets"]["files"], 1);
+    assert!(
+        run["automationDetails"]["id"]
+            .as_str()
+            .unwrap()
+            .ends_with("/changed-files/"),
+        "{}",
+        run["automationDetails"]
+    );
+}

@@ -51,6 +51,9 @@ fn guest_root(kind: &str, name: &str) -> String {
     m.guest_root
 }
 
+/// What `mlgate run` does to a pre-commit gate's inputs, shown under each one.
+const PRE_COMMIT_NARROWING: &str = "sees only changed files under `mlgate run --stage pre-commit` outside CI, `--changed` and the git hook (staged content); `--changed-since REF` for a branch's changes, `--all-files` for everything";
+
 /// `mlgate plan`.
 pub fn run(args: PlanArgs) -> u8 {
     let Loaded { pipeline, graph } = match load(&args.pipeline) {
@@ -85,6 +88,8 @@ pub fn run(args: PlanArgs) -> u8 {
                         "config": g.config,
                         "limits": g.limits,
                         "fail_on": g.fail_on.to_string(),
+                        "narrows_to_changed_files":
+                            g.stage == Stage::PreCommit && !g.inputs.is_empty(),
                     })
                 })
                 .collect();
@@ -139,6 +144,9 @@ pub fn run(args: PlanArgs) -> u8 {
                             guest_root("inputs", &b.name)
                         )
                         .unwrap();
+                    }
+                    if g.stage == Stage::PreCommit && !g.inputs.is_empty() {
+                        writeln!(out, "    {PRE_COMMIT_NARROWING}").unwrap();
                     }
                     for b in &g.outputs {
                         writeln!(

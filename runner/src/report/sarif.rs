@@ -380,7 +380,7 @@ pub fn to_value(report: &RunReport, ctx: &Context) -> Value {
             "semanticVersion": report.mlgate_version,
             "rules": rules.list,
         }},
-        "automationDetails": { "id": format!("mlgate/{}/", report.pipeline) },
+        "automationDetails": { "id": automation_id(report) },
         "invocations": [{
             "executionSuccessful": report.status != RunStatus::Error,
         }],
@@ -398,11 +398,34 @@ pub fn to_value(report: &RunReport, ctx: &Context) -> Value {
         }
         run["properties"]["git"] = json!(git);
     }
+    let narrowed: serde_json::Map<String, Value> = report
+        .gates
+        .iter()
+        .filter_map(|g| Some((g.id.clone(), json!(g.narrowed.as_ref()?))))
+        .collect();
+    if !narrowed.is_empty() {
+        if !run["properties"].is_object() {
+            run["properties"] = json!({});
+        }
+        run["properties"]["narrowed"] = Value::Object(narrowed);
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [run],
     })
+}
+
+/// The run's category for code scanning. A run whose gates saw only changed
+/// files gets its own category: code scanning closes the alerts a new upload of
+/// the same category lacks, and a narrowed run lacks every finding in the files
+/// it did not see.
+fn automation_id(report: &RunReport) -> String {
+    if report.gates.iter().any(|g| g.narrowed.is_some()) {
+        format!("mlgate/{}/changed-files/", report.pipeline)
+    } else {
+        format!("mlgate/{}/", report.pipeline)
+    }
 }
 
 fn status_str(s: RunStatus) -> &'static str {

@@ -302,3 +302,32 @@ fn plugin_names_and_levels() {
     assert_eq!(level(Severity::High), "error");
     assert_eq!(level(Severity::Low), "note");
 }
+
+#[test]
+fn a_narrowed_run_has_its_own_category_and_says_what_it_saw() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut report) = sample(dir.path());
+    let full = to_value(&report, &Context::default());
+    assert_eq!(
+        full["runs"][0]["automationDetails"]["id"],
+        format!("mlgate/{}/", report.pipeline)
+    );
+    assert!(full["runs"][0]["properties"].get("narrowed").is_none());
+
+    report.gates[0].narrowed = Some(crate::report::model::Narrowed {
+        mode: "staged".into(),
+        since: None,
+        files: 3,
+    });
+    let narrowed = to_value(&report, &Context::default());
+    validate(&narrowed);
+    let run = &narrowed["runs"][0];
+    // Uploading it must not close the full scan's alerts in unseen files.
+    assert_ne!(
+        run["automationDetails"]["id"],
+        full["runs"][0]["automationDetails"]["id"]
+    );
+    let gate = &report.gates[0].id;
+    assert_eq!(run["properties"]["narrowed"][gate]["mode"], "staged");
+    assert_eq!(run["properties"]["narrowed"][gate]["files"], 3);
+}
