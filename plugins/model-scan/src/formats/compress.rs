@@ -8,6 +8,7 @@ use std::io::{BufReader, Read};
 
 use mlgate_plugin_sdk::Severity;
 
+use super::lzma::{self, Lzma};
 use crate::rules;
 use crate::scan::Scanner;
 use crate::sniff::{Kind, sniff};
@@ -179,14 +180,14 @@ pub fn scan(
             "zstd",
             super::zstd::decode(scanner, blob, chain, "zstd", None),
         ),
-        Kind::Xz | Kind::Lzma => {
-            let (name, which) = if kind == Kind::Xz {
-                ("xz", Lzma::Xz)
-            } else {
-                ("lzma", Lzma::Alone)
-            };
-            (name, lzma_decode(scanner, which, r, chain, name))
-        }
+        Kind::Xz => (
+            "xz",
+            lzma::decode(scanner, Lzma::Xz, r, chain, "xz", lzma::xz_declared(blob)),
+        ),
+        Kind::Lzma => (
+            "lzma",
+            lzma::decode(scanner, Lzma::Alone, r, chain, "lzma", None),
+        ),
         _ => return false,
     };
     let Some(bytes) = bytes else {
@@ -221,97 +222,6 @@ fn gzip_declared(blob: &Blob) -> Option<u64> {
 /// near 1032:1): trailing junk after a gzip stream is not a declaration.
 pub fn deflate_plausible(declared: u64, compressed: u64) -> Option<u64> {
     (declared <= compressed.saturating_mul(1032).saturating_add(1024)).then_some(declared)
-}
-
-/// The LZMA family of containers lzma-rs decodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lzma {
-    /// `.xz`.
-    Xz,
-    /// `.lzma` ("alone": props, dictionary size, unpacked size, stream).
-    Alone,
-    /// A raw LZMA2 chunk stream (7z).
-    Lzma2,
-}
-
-/// Decode an LZMA-family stream within the scanner's bounds (lzma-rs
-/// decodes into a writer; the writer stops at the limit).
-pub fn lzma_decode(
-    scanner: &mut Scanner,
-    kind: Lzma,
-    mut r: impl std::io::BufRead,
-    chain: &[String],
-    name: &str,
-) -> Option<Vec<u8>> {
-    let room = scanner.cfg.max_memory_bytes.saturating_sub(scanner.held);
-    let limit = scanner.cfg.max_member_bytes.min(room) as usize;
-    let mut out = Bounded {
-        buf: Vec::new(),
-        limit,
-        over: false,
-    };
-    let result = match kind {
-        Lzma::Xz => lzma_rs::xz_decompress(&mut r, &mut out),
-        Lzma::Lzma2 => lzma_rs::lzma2_decompress(&mut r, &mut out),
-        Lzma::Alone => {
-            let opts = lzma_rs::decompress::Options {
-                memlimit: Some(limit),
-                ..Default::default()
-            };
-            lzma_rs::lzma_decompress_with_options(&mut r, &mut out, &opts)
-        }
-    };
-    scanner.stats.inflated += out.buf.len() as u64;
-    if out.over {
-        scanner.hit(
-            rules::SCAN_LIMIT,
-            Severity::High,
-            chain,
-            None,
-            format!("{name} stream decompresses to more than {limit} bytes (possible decompression bomb); only the first {limit} bytes were scanned"),
-            vec![("limit".into(), limit.to_string())],
-            "decompression",
-        );
-    } else if let Err(e) = result {
-        if out.buf.is_empty() {
-            return None;
-        }
-        scanner.hit(
-            rules::MALFORMED,
-            Severity::Medium,
-            chain,
-            Some(out.buf.len() as u64),
-            format!(
-                "{name} stream is corrupt after {} bytes: {e:?}",
-                out.buf.len()
-            ),
-            vec![("format".into(), name.into())],
-            name,
-        );
-    }
-    Some(out.buf)
-}
-
-struct Bounded {
-    buf: Vec<u8>,
-    limit: usize,
-    over: bool,
-}
-
-impl std::io::Write for Bounded {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let room = self.limit - self.buf.len();
-        if data.len() > room {
-            self.buf.extend_from_slice(&data[..room]);
-            self.over = true;
-            return Err(std::io::Error::other("decompression limit"));
-        }
-        self.buf.extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod gguf;
 pub mod hdf5;
 pub mod keras;
 pub mod legacy_torch;
+pub mod lzma;
 pub mod numpy;
 pub mod onnx;
 pub mod safetensors;

@@ -10,6 +10,7 @@ use std::io::Read;
 use mlgate_plugin_sdk::Severity;
 
 use super::compress;
+use super::lzma::{self, Lzma};
 use crate::rules;
 use crate::scan::Scanner;
 use crate::source::Blob;
@@ -374,11 +375,23 @@ fn decode(
             let mut head = props.clone();
             head.extend(f.unpack.to_le_bytes());
             let input = std::io::BufReader::new(std::io::Cursor::new(head).chain(packed));
-            compress::lzma_decode(scanner, compress::Lzma::Alone, input, chain, what)
+            lzma::decode(scanner, Lzma::Alone, input, chain, what, Some(f.unpack))
         }
-        [0x21] => {
+        [0x21] if props.len() == 1 => {
+            let dict = match props[0] {
+                40 => u32::MAX,
+                p @ 0..=39 => (2 | u32::from(p & 1)) << (p / 2 + 11),
+                p => return Err(format!("invalid LZMA2 dictionary property {p}")),
+            };
             let input = std::io::BufReader::new(packed);
-            compress::lzma_decode(scanner, compress::Lzma::Lzma2, input, chain, what)
+            lzma::decode(
+                scanner,
+                Lzma::Lzma2(dict),
+                input,
+                chain,
+                what,
+                Some(f.unpack),
+            )
         }
         other => {
             return Err(format!(

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use mlgate_plugin_sdk::Severity;
 
 use super::compress;
+use super::lzma::Lzma;
 use crate::rules;
 use crate::scan::Scanner;
 use crate::source::Blob;
@@ -397,7 +398,8 @@ fn scan_lzma_member(
     };
     let input = std::io::BufReader::new(std::io::Read::chain(std::io::Cursor::new(alone), r));
     let what = "LZMA zip member";
-    if let Some(bytes) = compress::lzma_decode(scanner, compress::Lzma::Alone, input, chain, what) {
+    let declared = Some(e.usize);
+    if let Some(bytes) = super::lzma::decode(scanner, Lzma::Alone, input, chain, what, declared) {
         compress::scan_inflated(scanner, bytes, chain, depth);
     }
 }
