@@ -1,6 +1,8 @@
 //! Sigstore keyless verification against a `trusted_root.json`, offline: the
 //! Rekor entry (inclusion proof + checkpoint, or SET for v0.1 bundles) binds
-//! this signature and certificate and gives the signing time; the Fulcio
+//! this signature and certificate; the signing times are the log's
+//! authenticated time and every RFC 3161 timestamp (all must verify, at
+//! least one time is required, Rekor v2 gives none); the Fulcio
 //! certificate chains to a CA of the trusted root at that time, carries a
 //! valid SCT from a trusted CT log, and names the identity and OIDC issuer
 //! the policy requires (exact or whole-string regex).
@@ -19,6 +21,7 @@ use crate::rekor::{self, Expected};
 use crate::rules;
 use crate::sct;
 use crate::trusted_root::{self, TrustedRoot};
+use crate::tsa;
 use crate::x509::{self, ChainError, Leaf};
 
 /// Fulcio's OIDC issuer extension (v2, DER UTF8String).
@@ -170,15 +173,50 @@ pub fn verify(b: &Bundle, policy: &KeylessPolicy, signed: &[u8]) -> Result<Leaf,
             format!("no transparency-log entry verifies: {}", why.join("; ")),
         )
     })?;
-    let time = policy.time.unwrap_or(entry.time);
-    let pool: Vec<Vec<u8>> = policy
-        .root
-        .authorities
+    let mut times: Vec<u64> = entry.time.into_iter().collect();
+    for (i, ts) in b.material.rfc3161.iter().enumerate() {
+        let t = tsa::verify(ts, &signatures, &policy.root.tsas).map_err(|m| {
+            err(
+                rules::TIMESTAMP_INVALID,
+                format!("RFC 3161 timestamp {} of the bundle: {m}", i + 1),
+            )
+        })?;
+        times.push(t);
+    }
+    if times.is_empty() {
+        return Err(err(
+            rules::TIMESTAMP_INVALID,
+            "no signing time is authenticated: the log entry has no signed entry timestamp (SET) or checkpoint time, and the bundle has no RFC 3161 timestamp",
+        ));
+    }
+    let (start, end) = entry.log_window;
+    if times
         .iter()
-        .filter(|a| a.start.is_none_or(|s| s <= time) && a.end.is_none_or(|e| time <= e))
-        .flat_map(|a| a.certs.iter().cloned())
-        .collect();
-    let leaf = x509::verify_chain(&b.material.certificates, &pool, time)?;
+        .any(|&t| start.is_some_and(|s| t < s) || end.is_some_and(|e| t > e))
+    {
+        return Err(err(
+            rules::TLOG_INVALID,
+            "the transparency log's key was not valid at the signing time",
+        ));
+    }
+    let times = policy.time.map_or(times, |t| vec![t]);
+    let mut chain = None;
+    for &time in &times {
+        let pool: Vec<Vec<u8>> = policy
+            .root
+            .authorities
+            .iter()
+            .filter(|a| a.start.is_none_or(|s| s <= time) && a.end.is_none_or(|e| time <= e))
+            .flat_map(|a| a.certs.iter().cloned())
+            .collect();
+        chain = Some((
+            x509::verify_chain(&b.material.certificates, &pool, time)?,
+            pool,
+        ));
+    }
+    let Some((leaf, pool)) = chain else {
+        return Err(err(rules::TIMESTAMP_INVALID, "no signing time"));
+    };
     let mut candidates: Vec<Certificate> = Vec::new();
     for d in b.material.certificates.iter().skip(1).chain(&pool) {
         candidates

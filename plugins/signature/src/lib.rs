@@ -20,6 +20,7 @@ pub mod sct;
 pub mod sign;
 pub mod statement;
 pub mod trusted_root;
+pub mod tsa;
 pub mod verify;
 pub mod x509;
 

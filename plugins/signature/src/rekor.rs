@@ -3,6 +3,9 @@
 //! certificate, and the entry is proven in the log by an inclusion proof
 //! (RFC 9162 §2.1.3.2) whose root a signed checkpoint (signed note) commits
 //! to, and/or by the signed entry timestamp (SET) over the canonical entry.
+//! Rekor v1 kinds: `hashedrekord` v0.0.1, `dsse` v0.0.1, `intoto` v0.0.2;
+//! Rekor v2 (tile logs, Ed25519 or ECDSA checkpoints, no SET and no time):
+//! `hashedrekord` v0.0.2 and `dsse` v0.0.2.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -33,8 +36,13 @@ pub struct Verified {
     /// Unix seconds at which the log vouches the entry existed: the
     /// integrated time when a SET covers it, else the signed checkpoint's
     /// timestamp (an upper bound). The bundle's bare `integratedTime` is not
-    /// covered by an inclusion proof, so it is never trusted alone.
-    pub time: u64,
+    /// covered by an inclusion proof, so it is never trusted alone. `None`
+    /// when the log gives no authenticated time (Rekor v2): the time must
+    /// then come from an RFC 3161 timestamp.
+    pub time: Option<u64>,
+    /// The log key's validity window (start, end), checked by the caller
+    /// at the signing time.
+    pub log_window: (Option<u64>, Option<u64>),
     /// Whether an inclusion proof (with checkpoint) was verified.
     pub proof: bool,
     /// Whether a SET was verified.
@@ -145,7 +153,11 @@ fn check_body(body: &[u8], want: &Expected) -> Result<(), String> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| format!("the entry body is not JSON: {e}"))?;
     let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+    let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let spec = v.get("spec").ok_or("the entry body has no spec")?;
+    if api == "0.0.2" && (kind == "hashedrekord" || kind == "dsse") {
+        return check_body_v2(kind, spec, want);
+    }
     let cert_of = |b64pem: Option<&str>| -> Option<Vec<u8>> {
         let pem = STANDARD.decode(b64pem?).ok()?;
         use x509_cert::der::{DecodePem, Encode};
@@ -280,6 +292,64 @@ fn check_intoto_hash(spec: &Value, env: Option<&Envelope>) -> Result<(), String>
     Ok(())
 }
 
+/// Rekor v2 bodies (`hashedRekordV002` / `dsseV002`): base64 digests, DER
+/// signatures and the DER certificate as `verifier.x509Certificate`.
+fn check_body_v2(kind: &str, spec: &Value, want: &Expected) -> Result<(), String> {
+    let digest = if want.dsse {
+        Sha256::digest(want.signed).to_vec()
+    } else {
+        want.signed.to_vec()
+    };
+    let (hash, sigs) = match (kind, want.dsse) {
+        ("hashedrekord", false) => {
+            let h = spec.pointer("/hashedRekordV002/data");
+            let sig = spec
+                .pointer("/hashedRekordV002/signature")
+                .ok_or("hashedrekord v0.0.2 entry without signature")?;
+            (h, vec![sig])
+        }
+        ("dsse", true) => {
+            let h = spec.pointer("/dsseV002/payloadHash");
+            let list = spec
+                .pointer("/dsseV002/signatures")
+                .and_then(Value::as_array)
+                .ok_or("dsse v0.0.2 entry without signatures")?;
+            (h, list.iter().collect())
+        }
+        _ => {
+            return Err(format!(
+                "log entry kind `{kind}` v0.0.2 does not match the bundle content"
+            ));
+        }
+    };
+    let hash = hash.ok_or("the v0.0.2 entry records no digest")?;
+    if s(hash, &["algorithm"]) != Some("SHA2_256")
+        || s(hash, &["digest"]).and_then(|d| STANDARD.decode(d).ok()) != Some(digest)
+    {
+        return Err("the log entry records a different payload digest".into());
+    }
+    let mut logged = Vec::new();
+    for sig in sigs {
+        logged.push(
+            s(sig, &["content"])
+                .and_then(|t| STANDARD.decode(t).ok())
+                .ok_or("a logged signature is not base64")?,
+        );
+        let cert = s(sig, &["verifier", "x509Certificate", "rawBytes"])
+            .and_then(|t| STANDARD.decode(t).ok());
+        if cert.as_deref() != Some(want.leaf) {
+            return Err("the log entry records a different signing certificate".into());
+        }
+    }
+    let mut ours = want.signatures.to_vec();
+    logged.sort();
+    ours.sort();
+    if logged != ours {
+        return Err("the log entry records different signatures".into());
+    }
+    Ok(())
+}
+
 /// Verify one `tlogEntries` item against the trusted logs.
 pub fn verify_entry(
     entry: &Value,
@@ -299,15 +369,17 @@ pub fn verify_entry(
     let body_b64 = s(entry, &["canonicalizedBody"]).ok_or("entry without canonicalizedBody")?;
     let body = b64("canonicalizedBody", body_b64).map_err(|e| format!("{e:?}"))?;
     check_body(&body, want)?;
-    let integrated_time = int(entry.get("integratedTime")).ok_or("entry without integratedTime")?;
+    let integrated_time = int(entry.get("integratedTime")).filter(|t| *t > 0);
     let mut out = Verified {
-        time: integrated_time,
+        time: None,
+        log_window: (log.start, log.end),
         proof: false,
         set: false,
     };
     let mut checkpoint_time = None;
     if let Some(set) = s(entry, &["inclusionPromise", "signedEntryTimestamp"]) {
         let log_index = int(entry.get("logIndex")).ok_or("entry without logIndex")?;
+        let integrated_time = integrated_time.ok_or("a SET without an integratedTime")?;
         let canonical = format!(
             "{{\"body\":\"{body_b64}\",\"integratedTime\":{integrated_time},\"logID\":\"{}\",\"logIndex\":{log_index}}}",
             hex::encode(&key_id)
@@ -321,6 +393,7 @@ pub fn verify_entry(
             return Err("the signed entry timestamp (SET) does not verify".into());
         }
         out.set = true;
+        out.time = Some(integrated_time);
     }
     if let Some(p) = entry.get("inclusionProof") {
         let index = int(p.get("logIndex")).ok_or("inclusion proof without logIndex")?;
@@ -366,11 +439,9 @@ pub fn verify_entry(
         return Err("the entry has neither an inclusion proof nor a signed entry timestamp".into());
     }
     if !out.set {
-        out.time = checkpoint_time.ok_or(
-            "the entry's time is not authenticated: no signed entry timestamp (SET) and no timestamp in the signed checkpoint",
-        )?;
+        out.time = checkpoint_time;
     }
-    if !log.valid_at(out.time) {
+    if out.time.is_some_and(|t| !log.valid_at(t)) {
         return Err("the log key was not valid at the entry's time".into());
     }
     Ok(out)

@@ -81,6 +81,9 @@ rules! {
     SCT_INVALID = "signature-sct-invalid", Critical,
         "The certificate's signed certificate timestamp is missing or does not verify",
         "The certificate was not logged by a trusted CT log; check `trusted_root`.";
+    TIMESTAMP_INVALID = "signature-timestamp-invalid", Critical,
+        "An RFC 3161 signed timestamp in the bundle does not verify, or no signing time is authenticated",
+        "Check that `trusted_root` lists the timestamp authority that stamped the bundle; re-sign if the timestamp was altered.";
 }
 
 /// A finding for a declared rule, at its default severity, with a stable

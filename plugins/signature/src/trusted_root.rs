@@ -1,8 +1,9 @@
 //! The Sigstore `trusted_root.json` (protobuf-specs `TrustedRoot`, media type
 //! `application/vnd.dev.sigstore.trustedroot+json;version=0.1`): transparency
-//! log keys, CT log keys and Fulcio CA chains, each with its validity window.
-//! Keys of types this gate cannot use (Ed25519, RSA) are kept as unusable, so
-//! an entry that needs one fails closed instead of being skipped silently.
+//! log keys (ECDSA, and Ed25519 for Rekor v2), CT log keys, Fulcio CA chains
+//! and RFC 3161 timestamp authorities, each with its validity window. Keys of
+//! types this gate cannot use (RSA) are kept as unusable, so an entry that
+//! needs one fails closed instead of being skipped silently.
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -10,13 +11,50 @@ use sha2::{Digest as _, Sha256};
 use crate::bundle::b64;
 use crate::keys::PublicKey;
 
+/// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), before the
+/// 32 key bytes.
+const ED25519_SPKI: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// A transparency-log key: ECDSA (Rekor v1, CT logs) or Ed25519 (Rekor v2).
+#[derive(Debug, Clone)]
+pub enum LogPublicKey {
+    /// ECDSA, hashed with the curve's hash.
+    Ecdsa(PublicKey),
+    /// Ed25519 (RFC 8032).
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+impl LogPublicKey {
+    /// Parse a DER SubjectPublicKeyInfo.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, String> {
+        if let Some(raw) = der.strip_prefix(&ED25519_SPKI[..]) {
+            let raw: [u8; 32] = raw.try_into().map_err(|_| "bad Ed25519 key length")?;
+            return ed25519_dalek::VerifyingKey::from_bytes(&raw)
+                .map(LogPublicKey::Ed25519)
+                .map_err(|e| format!("bad Ed25519 key: {e}"));
+        }
+        PublicKey::from_spki_der(der).map(LogPublicKey::Ecdsa)
+    }
+
+    /// Verify `sig` (DER ECDSA, or 64-byte Ed25519) over `message`.
+    pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+        match self {
+            LogPublicKey::Ecdsa(k) => k.verify(message, sig),
+            LogPublicKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(sig)
+                .is_ok_and(|s| k.verify_strict(message, &s).is_ok()),
+        }
+    }
+}
+
 /// A log (Rekor or CT) key with its id and validity.
 #[derive(Debug, Clone)]
 pub struct LogKey {
     /// `logId.keyId` (SHA-256 of the DER public key).
     pub key_id: Vec<u8>,
     /// The key, or why it cannot be used.
-    pub key: Result<PublicKey, String>,
+    pub key: Result<LogPublicKey, String>,
     /// Valid from (unix seconds).
     pub start: Option<u64>,
     /// Valid until (unix seconds).
@@ -50,6 +88,8 @@ pub struct TrustedRoot {
     pub ctlogs: Vec<LogKey>,
     /// Fulcio CAs.
     pub authorities: Vec<Authority>,
+    /// RFC 3161 timestamp authorities (`timestampAuthorities`).
+    pub tsas: Vec<Authority>,
 }
 
 /// Parse an RFC 3339 UTC time with optional fraction (`2022-10-31T23:59:59.999Z`).
@@ -137,7 +177,7 @@ fn log_keys(list: Option<&Value>) -> Result<Vec<LogKey>, String> {
         let (start, end) = window(pk.get("validFor"))?;
         out.push(LogKey {
             key_id,
-            key: PublicKey::from_spki_der(&der),
+            key: LogPublicKey::from_spki_der(&der),
             start,
             end,
         });
@@ -145,23 +185,9 @@ fn log_keys(list: Option<&Value>) -> Result<Vec<LogKey>, String> {
     Ok(out)
 }
 
-/// Parse the trusted root JSON.
-pub fn parse(text: &[u8]) -> Result<TrustedRoot, String> {
-    let v: Value =
-        serde_json::from_slice(text).map_err(|e| format!("trusted root is not JSON: {e}"))?;
-    let media = v.get("mediaType").and_then(Value::as_str).unwrap_or("");
-    if !media.starts_with("application/vnd.dev.sigstore.trustedroot") {
-        return Err(format!(
-            "media type `{media}` is not a Sigstore trusted root"
-        ));
-    }
+fn authorities(list: Option<&Value>) -> Result<Vec<Authority>, String> {
     let mut authorities = Vec::new();
-    for ca in v
-        .get("certificateAuthorities")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for ca in list.and_then(Value::as_array).into_iter().flatten() {
         let mut certs = Vec::new();
         for c in ca
             .get("certChain")
@@ -179,10 +205,24 @@ pub fn parse(text: &[u8]) -> Result<TrustedRoot, String> {
         let (start, end) = window(ca.get("validFor"))?;
         authorities.push(Authority { certs, start, end });
     }
+    Ok(authorities)
+}
+
+/// Parse the trusted root JSON.
+pub fn parse(text: &[u8]) -> Result<TrustedRoot, String> {
+    let v: Value =
+        serde_json::from_slice(text).map_err(|e| format!("trusted root is not JSON: {e}"))?;
+    let media = v.get("mediaType").and_then(Value::as_str).unwrap_or("");
+    if !media.starts_with("application/vnd.dev.sigstore.trustedroot") {
+        return Err(format!(
+            "media type `{media}` is not a Sigstore trusted root"
+        ));
+    }
     let root = TrustedRoot {
         tlogs: log_keys(v.get("tlogs"))?,
         ctlogs: log_keys(v.get("ctlogs"))?,
-        authorities,
+        authorities: authorities(v.get("certificateAuthorities"))?,
+        tsas: authorities(v.get("timestampAuthorities"))?,
     };
     if root.tlogs.is_empty() || root.authorities.is_empty() {
         return Err("the trusted root has no transparency log or no certificate authority".into());
