@@ -2,8 +2,9 @@
 //! value types known, tensor infos parseable) and the
 //! `tokenizer.chat_template` metadata, a Jinja template that servers such
 //! as llama-cpp-python render: constructs that reach Python internals
-//! (`__globals__`, `__subclasses__`, `lipsum`, `cycler`, ...) are template
-//! injection (CVE-2024-34359). Tensor data is never read.
+//! (`.__globals__`, `__subclasses__()`, `|attr('__init__')`, ...) are
+//! template injection (CVE-2024-34359), checked on the parsed template by
+//! [`super::jinja`]. Tensor data is never read.
 
 use std::io::Read;
 
@@ -15,48 +16,6 @@ use crate::source::{Blob, BlobReader};
 
 /// Longest template read.
 const MAX_TEMPLATE: u64 = 16 << 20;
-
-/// Jinja fragments that reach Python objects beyond the template context.
-const SUSPICIOUS: &[&str] = &[
-    "__class__",
-    "__globals__",
-    "__subclasses__",
-    "__mro__",
-    "__base__",
-    "__builtins__",
-    "__import__",
-    "__init__",
-    "__dict__",
-    "__getattribute__",
-    "__reduce__",
-    "__code__",
-    "os.popen",
-    "popen(",
-    "subprocess",
-    "eval(",
-    "exec(",
-    "lipsum",
-    "cycler",
-    "joiner",
-    "namespace.__",
-    "_templatereference__context",
-    "|attr(",
-    "| attr(",
-    "import os",
-    "self._",
-    "request.application",
-    "config.from",
-];
-
-/// The suspicious fragments a template contains.
-pub fn suspicious(template: &str) -> Vec<&'static str> {
-    let lower = template.to_ascii_lowercase();
-    SUSPICIOUS
-        .iter()
-        .copied()
-        .filter(|s| lower.contains(s))
-        .collect()
-}
 
 struct Parser {
     r: BlobReader,
@@ -188,14 +147,31 @@ fn parse(blob: &Blob) -> (Vec<(String, String)>, Option<String>) {
 pub fn scan(scanner: &mut Scanner, blob: &Blob, chain: &mut [String]) -> bool {
     let (templates, problem) = parse(blob);
     for (key, t) in templates {
-        let bad = suspicious(&t);
-        if !bad.is_empty() {
+        let a = super::jinja::analyze(&t);
+        if let Some(why) = &a.unparsable {
+            scanner.hit(
+                rules::MALFORMED,
+                Severity::Medium,
+                chain,
+                None,
+                format!("GGUF `{key}` does not parse as Jinja ({why}); checked by substring"),
+                vec![
+                    ("format".into(), "gguf".into()),
+                    ("key".into(), key.clone()),
+                ],
+                &format!("{key}:parse"),
+            );
+        }
+        if !a.reasons.is_empty() {
             scanner.hit(
                 rules::GGUF_TEMPLATE,
                 Severity::Critical,
                 chain,
                 None,
-                format!("GGUF `{key}` reaches Python internals: {}", bad.join(", ")),
+                format!(
+                    "GGUF `{key}` reaches Python internals: {}",
+                    a.reasons.join(", ")
+                ),
                 vec![
                     ("format".into(), "gguf".into()),
                     ("key".into(), key.clone()),
@@ -221,15 +197,6 @@ pub fn scan(scanner: &mut Scanner, blob: &Blob, chain: &mut [String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn template_checks() {
-        assert!(suspicious("{% for m in messages %}{{ m.content }}{% endfor %}").is_empty());
-        let evil =
-            "{{ self.__init__.__globals__.__builtins__.__import__('os').popen('id').read() }}";
-        assert!(suspicious(evil).contains(&"__globals__"));
-        assert!(!suspicious("{{ lipsum.__globals__['os'] }}").is_empty());
-    }
 
     #[test]
     fn huge_counts_are_rejected() {

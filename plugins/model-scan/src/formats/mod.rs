@@ -5,6 +5,7 @@
 pub mod compress;
 pub mod gguf;
 pub mod hdf5;
+pub mod jinja;
 pub mod keras;
 pub mod legacy_torch;
 pub mod lzma;
