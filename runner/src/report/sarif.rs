@@ -129,7 +129,8 @@ pub struct Place {
 }
 
 /// Where to report a finding of `gate`: its own file when that file is in the
-/// source tree, else the pipeline line declaring the gate, else nowhere.
+/// source tree, else the pipeline line declaring the gate, else (no pipeline)
+/// its absolute path as a `file:` URI, else nowhere.
 pub fn place(finding: Option<&Finding>, gate: &str, ctx: &Context) -> Option<Place> {
     if let Some(loc) = finding.and_then(|f| f.location.as_ref())
         && in_tree(&loc.path, ctx)
@@ -145,7 +146,32 @@ pub fn place(finding: Option<&Finding>, gate: &str, ctx: &Context) -> Option<Pla
             declaration: false,
         });
     }
-    declaration(gate, ctx)
+    declaration(gate, ctx).or_else(|| {
+        // `mlgate check` has no pipeline line to fall back on: an absolute
+        // path becomes a `file:` URI, which SARIF viewers open.
+        let loc = finding?.location.as_ref()?;
+        let path = Path::new(&loc.path);
+        (ctx.pipeline.is_none() && path.is_absolute()).then(|| Place {
+            uri: file_uri(path),
+            line: loc.line.filter(|l| *l > 0),
+            column: loc.column.filter(|c| *c > 0),
+            declaration: false,
+        })
+    })
+}
+
+/// A `file:` URI of an absolute path, percent-encoding all but RFC 3986's
+/// unreserved characters and `/`.
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file://");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
 }
 
 /// The pipeline line that declares `gate`.

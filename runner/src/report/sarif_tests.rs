@@ -275,12 +275,15 @@ fn sarif_without_a_pipeline_still_validates() {
         results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "data/train.csv"
     );
-    // No pipeline: nothing to point a located-outside finding at.
+    // No pipeline (`mlgate check`): a file outside the tree is a `file:` URI.
     let outside = results
         .iter()
         .find(|r| r["ruleId"] == "p-dataset/label-flip")
         .unwrap();
-    assert!(outside.get("locations").is_none());
+    assert_eq!(
+        outside["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "file:///mnt/datasets/big.parquet"
+    );
 }
 
 #[test]
@@ -330,4 +333,13 @@ fn a_narrowed_run_has_its_own_category_and_says_what_it_saw() {
     let gate = &report.gates[0].id;
     assert_eq!(run["properties"]["narrowed"][gate]["mode"], "staged");
     assert_eq!(run["properties"]["narrowed"][gate]["files"], 3);
+}
+
+#[test]
+fn file_uris_percent_encode_what_a_uri_cannot_hold() {
+    assert_eq!(
+        file_uri(Path::new("/data/my model/w#1.pt")),
+        "file:///data/my%20model/w%231.pt"
+    );
+    assert_eq!(file_uri(Path::new("/a/b_c-d.e~f")), "file:///a/b_c-d.e~f");
 }
