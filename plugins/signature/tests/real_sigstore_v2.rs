@@ -255,3 +255,72 @@ fn staging_rekor_v2_dsse_bundle_negatives() {
     .unwrap_err();
     assert_eq!(e.rule, TLOG_INVALID, "{}", e.message);
 }
+
+/// sigstore-conformance's signer (its GitHub Actions OIDC beacon).
+const BEACON: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+const ACTIONS: &str = "https://token.actions.githubusercontent.com";
+const CONF_DSSE: &str = "conformance-rekor2-dsse-happy-path.sigstore.json";
+const CONF_MULTI: &str =
+    "conformance-rekor2-multiple-timestamps-one-outside-cert-validity_fail.sigstore.json";
+
+#[test]
+fn conformance_rekor2_dsse_happy_path_verifies() {
+    // A DSSE bundle whose RFC 3161 token carries no certificates: the
+    // signer certificate comes from the trusted root's TSA chain.
+    let p = policy(STAGING, BEACON, ACTIONS);
+    let mut v = json_of(CONF_DSSE);
+    let b = bundle::parse(&serde_json::to_vec(&v).unwrap()).unwrap();
+    let Content::Dsse(env) = &b.content else {
+        panic!("a DSSE bundle")
+    };
+    let subject = keyless::verify(&b, &p, &env.payload).unwrap().subject;
+    assert!(subject.contains(BEACON), "{subject}");
+    // Its entry is bound to this payload: another one fails.
+    v["dsseEnvelope"]["payload"] = json_of(DSSE)["dsseEnvelope"]["payload"].clone();
+    let b = bundle::parse(&serde_json::to_vec(&v).unwrap()).unwrap();
+    let Content::Dsse(env) = &b.content else {
+        panic!("a DSSE bundle")
+    };
+    assert_eq!(
+        keyless::verify(&b, &p, &env.payload).unwrap_err().rule,
+        TLOG_INVALID
+    );
+}
+
+/// The conformance bundle (changed by `f`) over `a.txt`.
+fn run_multi(f: impl Fn(&mut Value)) -> Outcome {
+    let mut b = json_of(CONF_MULTI);
+    f(&mut b);
+    let text = serde_json::to_vec(&b).unwrap();
+    let trust = Trust::Keyless(Box::new(policy(STAGING, BEACON, ACTIONS)));
+    verify_model(&fx("a.txt"), CONF_MULTI, &text, &trust, &[], None).unwrap()
+}
+
+#[test]
+fn conformance_rekor2_every_timestamp_must_fall_in_the_certificate_validity() {
+    // Two valid timestamps over the signature, the second issued a month
+    // after the 10-minute certificate expired: the bundle fails.
+    let (r, m) = rule_of(&run_multi(|_| {}));
+    assert_eq!(r, CERT_EXPIRED, "{m}");
+    let stamps = |b: &mut Value| -> Vec<Value> {
+        b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    // Only the second (late) one: still fails.
+    let o = run_multi(|b| {
+        let late = stamps(b)[1].clone();
+        b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"] = json!([late]);
+    });
+    assert_eq!(rule_of(&o).0, CERT_EXPIRED);
+    // Only the first: the bundle as the conformance suite's rekor2 happy path
+    // signed it, which verifies.
+    let o = run_multi(|b| {
+        let first = stamps(b)[0].clone();
+        b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"] =
+            json!([first]);
+    });
+    assert!(o.findings.is_empty(), "{:?}", rule_of(&o));
+    assert!(o.signer.contains(BEACON), "{}", o.signer);
+}
