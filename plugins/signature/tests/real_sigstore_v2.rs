@@ -195,6 +195,24 @@ fn staging_rekor_v2_bundle_needs_its_rfc3161_timestamp() {
     );
     let (r, m) = rule_of(&run_msg(&art, p, |_| {}));
     assert_eq!(r, TIMESTAMP_INVALID, "{m}");
+    // ...even when another TSA entry, without certificates, has a window
+    // covering it (sigstore-conformance's
+    // `rekor2-timestamp-wrong-tsa-validity-borrow_fail`, rebuilt here).
+    root["timestampAuthorities"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({
+            "certChain": {"certificates": []},
+            "validFor": {"start": "2025-06-01T00:00:00Z", "end": "2025-07-01T00:00:00Z"}
+        }));
+    let p = policy_with(
+        &serde_json::to_vec(&root).unwrap(),
+        MSG_ID,
+        MSG_ISSUER,
+        None,
+    );
+    let (r, m) = rule_of(&run_msg(&art, p, |_| {}));
+    assert_eq!(r, TIMESTAMP_INVALID, "{m}");
 }
 
 /// Keyless verification of the DSSE bundle (changed by `f`).
