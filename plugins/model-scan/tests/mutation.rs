@@ -1,8 +1,10 @@
-//! Hostile-input loop: random bytes and mutated corpus files (bit flips,
+//! Hostile-input loop: random bytes, mutated corpus files (bit flips,
 //! truncations, spliced pickle opcodes, huge length fields) through every
-//! reader. The scanner must return findings, never panic, and stay within
-//! its bounds. Iteration counts are fixed so the test is deterministic and
-//! fast; `MODEL_SCAN_FUZZ_ITERS` raises them for longer local runs.
+//! reader, and mutated chat templates through the Jinja check (spliced tags,
+//! brackets, quotes, payload pieces). The scanner must return findings,
+//! never panic, and stay within its bounds. Iteration counts are fixed so
+//! the test is deterministic and fast; `MODEL_SCAN_FUZZ_ITERS` raises them
+//! for longer local runs.
 
 use std::path::PathBuf;
 
@@ -175,5 +177,81 @@ fn random_bytes_never_panic() {
         let n = rng.below(512);
         v.extend((0..n).map(|_| rng.next() as u8));
         scan(&mut scanner, v);
+    }
+}
+
+/// Jinja fragments spliced into chat templates: tag delimiters, brackets,
+/// quotes, comments, filters and payload pieces.
+const JINJA: &[&str] = &[
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{#",
+    "#}",
+    "{%-",
+    "-%}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "'",
+    "\"",
+    "|attr(",
+    "|map(attribute=",
+    ".__class__",
+    ".__globals__",
+    "['__init__']",
+    "~",
+    "*",
+    ".",
+    "lipsum",
+    "if ",
+    "for x in ",
+    "endfor",
+    "endif",
+    "macro m()",
+    "endmacro",
+    "set x = ",
+    "'%c'|format(95)",
+    "'{0.__class__}'.format(",
+    "\\",
+    "\n",
+    "\u{0}",
+    "é",
+    "break",
+];
+
+#[test]
+fn mutated_templates_never_panic() {
+    use mlgate_plugin_model_scan::formats::jinja::analyze;
+    let mut rng = Rng(7);
+    let seeds = [
+        "{% for m in messages %}{{ '<' + m['role'] + '>' + m['content'] }}{% endfor %}",
+        "{{ self.__init__.__globals__.__builtins__.__import__('os').popen('id').read() }}",
+        "{%- set ns = namespace(found=false) %}{%- if ns.found %}{% break %}{% endif %}",
+    ];
+    for _ in 0..iterations(3_000) {
+        let mut t = seeds[rng.below(seeds.len())].to_string();
+        for _ in 0..1 + rng.below(6) {
+            let mut at = rng.below(t.len() + 1);
+            while !t.is_char_boundary(at) {
+                at -= 1;
+            }
+            match rng.below(3) {
+                0 => t.insert_str(at, JINJA[rng.below(JINJA.len())]),
+                1 => t.truncate(at),
+                _ => {
+                    let end = (at + rng.below(8)).min(t.len());
+                    if t.is_char_boundary(end) {
+                        t.replace_range(at..end, "");
+                    }
+                }
+            }
+        }
+        let a = analyze(&t);
+        assert!(a.reasons.len() < 1_000);
     }
 }

@@ -2,10 +2,11 @@
 //! stores `model_config` there; `keras.models.load_model` reads exactly
 //! `f.attrs["model_config"]`). Superblock v0-v3, object headers v1 and v2
 //! with continuation chunks, attribute messages v1-v3, fixed-length string
-//! and variable-length string values (global heap). Every address and
+//! and variable-length string values (global heap), and dense attribute
+//! storage (fractal heap + v2 B-tree, [`dense`]). Every address and
 //! length is checked against the file and bounded; nothing panics. What it
-//! does not read (dense attribute storage, shared datatypes) is an `Err`,
-//! and the caller falls back to a byte search.
+//! does not read (huge heap objects, deep trees, shared datatypes) is an
+//! `Err` or `dense`, and the caller falls back to a byte search.
 
 use crate::source::Blob;
 
@@ -17,6 +18,9 @@ const MAX_CHUNKS: usize = 64;
 const MAX_MESSAGES: usize = 4096;
 /// Most bytes of a global heap collection read.
 const MAX_HEAP: u64 = 64 << 20;
+
+#[path = "hdf5_dense.rs"]
+mod dense;
 
 /// One root attribute: its name and, when it is a string, its bytes.
 #[derive(Debug, Clone)]
@@ -32,8 +36,8 @@ pub struct Attr {
 pub struct Root {
     /// Attributes stored in the object header (compact storage).
     pub attrs: Vec<Attr>,
-    /// Whether attributes are also in dense storage (a fractal heap this
-    /// reader does not follow).
+    /// Whether attributes are also in dense storage this reader could not
+    /// follow (huge objects, deeper trees, filtered heaps).
     pub dense: bool,
 }
 
@@ -115,7 +119,12 @@ pub fn root_attributes(blob: &Blob, max_text: u64) -> Res<Root> {
                 // attribute info: flags, [max creation index], fractal heap address
                 let flags = *data.get(1).ok_or("truncated attribute info")?;
                 let at = 2 + if flags & 1 != 0 { 2 } else { 0 };
-                out.dense |= !f.undefined(uint(&data, at, f.off)?);
+                if !f.undefined(uint(&data, at, f.off)?) {
+                    match dense::attributes(&f, &data) {
+                        Ok(attrs) => out.attrs.extend(attrs),
+                        Err(_) => out.dense = true,
+                    }
+                }
             }
             _ => {}
         }
@@ -333,6 +342,9 @@ mod tests {
             "malicious/lambda_v3.h5",        // superblock v3, OHDR v2
             "benign/legacy_dense.h5",
             "benign/config_text_in_dataset.h5",
+            "malicious/lambda_dense.h5", // dense storage, leaf B-tree
+            "malicious/lambda_dense_many.h5", // two-level B-tree, indirect heap block
+            "benign/dense_config_text_in_dataset.h5", // dense, Lambda text in a dataset
         ] {
             let v = model_config(rel);
             assert_eq!(v["class_name"], "Sequential", "{rel}");
@@ -356,6 +368,39 @@ mod tests {
         let mut scanner = Scanner::new(&cfg);
         let hits = scanner.scan_file(&fixture("benign/config_text_in_dataset.h5"));
         assert!(hits.is_empty(), "{hits:?}");
+    }
+
+    #[test]
+    fn dense_attributes_are_read_not_searched() {
+        // the config's heap object lies after 32 KiB of weights: a byte
+        // search of the first 8 KiB misses it, the attribute reader does not;
+        // Lambda text in a dataset before it is not config
+        let cfg = Config {
+            hdf5_search_bytes: 8 << 10,
+            ..Config::default()
+        };
+        let mut scanner = Scanner::new(&cfg);
+        for rel in [
+            "malicious/lambda_dense.h5",
+            "malicious/lambda_dense_many.h5",
+        ] {
+            let hits = scanner.scan_file(&fixture(rel));
+            assert!(
+                hits.iter().any(|h| h.rule == rules::KERAS_LAMBDA),
+                "{rel}: {hits:?}"
+            );
+        }
+        let hits = scanner.scan_file(&fixture("benign/dense_config_text_in_dataset.h5"));
+        assert!(hits.is_empty(), "{hits:?}");
+        // every truncation and single-byte corruption is an error or a
+        // fallback, never a panic
+        let bytes = std::fs::read(fixture("malicious/lambda_dense_many.h5")).unwrap();
+        for at in (0..bytes.len()).step_by(97) {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0xff;
+            let _ = root_attributes(&Blob::mem(bad), 1 << 20);
+            let _ = root_attributes(&Blob::mem(bytes[..at].to_vec()), 1 << 20);
+        }
     }
 
     #[test]
