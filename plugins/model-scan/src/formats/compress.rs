@@ -182,11 +182,18 @@ pub fn scan(
         ),
         Kind::Xz => (
             "xz",
-            lzma::decode(scanner, Lzma::Xz, r, chain, "xz", lzma::xz_declared(blob)),
+            lzma::decode_blob(
+                scanner,
+                Lzma::Xz,
+                blob,
+                chain,
+                "xz",
+                lzma::xz_declared(blob),
+            ),
         ),
         Kind::Lzma => (
             "lzma",
-            lzma::decode(scanner, Lzma::Alone, r, chain, "lzma", None),
+            lzma::decode_blob(scanner, Lzma::Alone, blob, chain, "lzma", None),
         ),
         _ => return false,
     };

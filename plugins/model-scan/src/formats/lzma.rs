@@ -24,6 +24,8 @@ const MAX_DICT: u64 = 128 << 20;
 const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0];
 /// Bytes of the integrity check per xz check type.
 const CHECK_SIZE: [u64; 16] = [0, 4, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64];
+/// Dictionary of the first decoding try when no size is declared.
+const TRIAL_DICT: u64 = 1 << 20;
 /// Largest xz index read for the declared size.
 const MAX_INDEX: u64 = 1 << 20;
 
@@ -39,7 +41,12 @@ pub enum Lzma {
 }
 
 /// Decode `input` within the scanner's bounds. `declared` is the size a
-/// container states (xz index, 7z folder); `None` when nothing decodes.
+/// container states (xz index, 7z folder, zip central directory); `None`
+/// when nothing decodes. A decoder zeroes its whole dictionary up front, so
+/// a dictionary larger than the declared size is shrunk to it (8 MiB of
+/// zeroing per `xz -6` stream was most of a small file's scan time); a
+/// stream that then fails to decode has lied about its size, and the
+/// failure is `scan-limit` (high), not `malformed`.
 pub fn decode(
     scanner: &mut Scanner,
     kind: Lzma,
@@ -48,44 +55,123 @@ pub fn decode(
     what: &str,
     declared: Option<u64>,
 ) -> Option<Vec<u8>> {
+    let before = scanner.hits.len();
+    let (out, capped) = run(scanner, kind, &mut input, chain, what, declared, declared);
+    if capped {
+        for h in &mut scanner.hits[before..] {
+            if h.rule == rules::MALFORMED {
+                h.rule = rules::SCAN_LIMIT;
+                h.severity = Severity::High;
+                h.message +=
+                    "; its dictionary was sized from the declared size, which the stream exceeds";
+            }
+        }
+    }
+    out
+}
+
+/// Decode a whole blob (`.xz`, `.lzma`). Without a declared size the
+/// stream is first decoded with a dictionary of at most [`TRIAL_DICT`]
+/// bytes: a stream that never reaches further back decodes exactly as with
+/// its own dictionary, one that does fails, and is then decoded again
+/// (findings of the first try dropped) with the dictionary it asks for.
+pub fn decode_blob(
+    scanner: &mut Scanner,
+    kind: Lzma,
+    blob: &Blob,
+    chain: &[String],
+    what: &str,
+    declared: Option<u64>,
+) -> Option<Vec<u8>> {
+    let open = || blob.open().ok().map(io::BufReader::new);
+    if declared.is_some() {
+        return decode(scanner, kind, open()?, chain, what, declared);
+    }
+    let (hits, inflated) = (scanner.hits.len(), scanner.stats.inflated);
+    let (out, capped) = run(scanner, kind, open()?, chain, what, None, Some(TRIAL_DICT));
+    let failed = out.is_none()
+        || scanner.hits[hits..]
+            .iter()
+            .any(|h| h.rule == rules::MALFORMED);
+    if !capped || !failed {
+        return out;
+    }
+    scanner.hits.truncate(hits);
+    scanner.stats.inflated = inflated;
+    run(scanner, kind, open()?, chain, what, None, None).0
+}
+
+/// The dictionary to allocate: `dict`, or the declared size when smaller
+/// (and whether it was shrunk).
+fn shrink(dict: u32, declared: Option<u64>) -> (u32, bool) {
+    match declared {
+        Some(d) if u64::from(dict) > d.max(4096) => (d.max(4096) as u32, true),
+        _ => (dict, false),
+    }
+}
+
+/// Decode with dictionaries shrunk to `dict_bound`; whether one was.
+fn run(
+    scanner: &mut Scanner,
+    kind: Lzma,
+    mut input: impl Read,
+    chain: &[String],
+    what: &str,
+    declared: Option<u64>,
+    dict_bound: Option<u64>,
+) -> (Option<Vec<u8>>, bool) {
     let room = scanner.cfg.max_memory_bytes.saturating_sub(scanner.held);
     let max_dict = MAX_DICT.min(room);
     match kind {
         Lzma::Alone => {
             let mut h = [0u8; 13];
-            input.read_exact(&mut h).ok()?;
-            let dict = u32::from_le_bytes([h[1], h[2], h[3], h[4]]);
-            let size = u64::from_le_bytes(h[5..13].try_into().ok()?);
-            let known = (size != u64::MAX).then_some(size);
-            // the decoder shrinks the dictionary to a known size
-            if u64::from(dict).min(known.unwrap_or(u64::MAX)) > max_dict {
-                refuse(scanner, chain, what, dict.into(), max_dict);
-                return Some(Vec::new());
+            if input.read_exact(&mut h).is_err() {
+                return (None, false);
             }
-            let r = LzmaReader::new_with_props(input, size, h[0], dict, None).ok()?;
-            compress::inflate(scanner, r, chain, what, declared.or(known))
+            let dict = u32::from_le_bytes([h[1], h[2], h[3], h[4]]);
+            let size = u64::from_le_bytes([h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12]]);
+            // with a known size the decoder stops there and shrinks the
+            // dictionary itself; with an end marker, shrink it to `declared`
+            let (dict, capped) = if size == u64::MAX {
+                shrink(dict, dict_bound)
+            } else {
+                (dict, false)
+            };
+            if u64::from(dict).min(size) > max_dict {
+                refuse(scanner, chain, what, dict.into(), max_dict);
+                return (Some(Vec::new()), false);
+            }
+            let known = (size != u64::MAX).then_some(size);
+            let Ok(r) = LzmaReader::new_with_props(input, size, h[0], dict, None) else {
+                return (None, false);
+            };
+            let out = compress::inflate(scanner, r, chain, what, declared.or(known));
+            (out, capped)
         }
         Lzma::Lzma2(dict) => {
+            let (dict, capped) = shrink(dict, dict_bound);
             if u64::from(dict) > max_dict {
                 refuse(scanner, chain, what, dict.into(), max_dict);
-                return Some(Vec::new());
+                return (Some(Vec::new()), false);
             }
             let r = Lzma2Reader::new(input, dict, None);
-            compress::inflate(scanner, r, chain, what, declared)
+            (compress::inflate(scanner, r, chain, what, declared), capped)
         }
         Lzma::Xz => {
             let mut xz = XzReader {
                 st: St::Header(Counted { inner: input, n: 0 }),
                 check: 0,
                 max_dict,
+                dict_bound,
+                capped: false,
                 refused: None,
             };
             let out = compress::inflate(scanner, &mut xz, chain, what, declared);
             if let Some(dict) = xz.refused {
                 refuse(scanner, chain, what, dict, max_dict);
-                return Some(out.unwrap_or_default());
+                return (Some(out.unwrap_or_default()), false);
             }
-            out
+            (out, xz.capped)
         }
     }
 }
@@ -102,8 +188,9 @@ fn refuse(scanner: &mut Scanner, chain: &[String], what: &str, dict: u64, max: u
     );
 }
 
-/// The decompressed size an xz file's index states (sum of its records;
-/// the last stream of a concatenation only).
+/// The decompressed size an xz file's index states (sum of its records),
+/// when the file is one stream (header, blocks, index and footer account
+/// for every byte); `None` for concatenated streams.
 pub fn xz_declared(blob: &Blob) -> Option<u64> {
     let footer = blob.read_at(blob.len().checked_sub(12)?, 12).ok()?;
     if &footer[10..12] != b"YZ" {
@@ -120,12 +207,12 @@ pub fn xz_declared(blob: &Blob) -> Option<u64> {
         return None;
     }
     let records = varint(&mut r).ok()?;
-    let mut total = 0u64;
+    let (mut total, mut packed) = (0u64, 24 + backward);
     for _ in 0..records {
-        varint(&mut r).ok()?;
+        packed = packed.checked_add(varint(&mut r).ok()?.checked_add(3)? & !3)?;
         total = total.checked_add(varint(&mut r).ok()?)?;
     }
-    Some(total)
+    (packed == blob.len()).then_some(total)
 }
 
 /// A reader that counts the bytes read through it.
@@ -158,6 +245,10 @@ struct XzReader<R> {
     st: St<R>,
     check: u64,
     max_dict: u64,
+    /// What dictionaries are shrunk to (the declared size, or a trial).
+    dict_bound: Option<u64>,
+    /// Whether a dictionary was shrunk to the declared size.
+    capped: bool,
     /// A block's dictionary that was over the bound.
     refused: Option<u64>,
 }
@@ -281,7 +372,8 @@ impl<R: Read> XzReader<R> {
                     let more = self.after_index(&mut r)?;
                     (if more { St::Between(r) } else { St::Done }, 0)
                 } else {
-                    let dict = self.block_header(&mut r, first)?;
+                    let (dict, capped) = shrink(self.block_header(&mut r, first)?, self.dict_bound);
+                    self.capped |= capped;
                     if u64::from(dict) > self.max_dict {
                         self.refused = Some(dict.into());
                         return Err(bad("dictionary over the bound"));

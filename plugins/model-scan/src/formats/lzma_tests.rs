@@ -79,12 +79,19 @@ fn huge_dictionaries_are_refused_before_allocation() {
     xz.extend([0, 1, 0, 0, 0, 0]); // flags (CRC32), header CRC (unchecked)
     xz.extend([2, 0, 0x21, 1, 40, 0, 0, 0, 0, 0, 0, 0]); // block header
     xz.extend([0u8; 32]);
-    for bytes in [alone, xz] {
-        let (hits, _) = scan_bytes(&Config::default(), bytes);
+    // (as a whole blob these decode nothing within the 1 MiB first try, so
+    // the huge dictionary is never needed; decoded as a stream it is refused)
+    let cfg = Config::default();
+    for (kind, bytes) in [(Lzma::Alone, alone), (Lzma::Xz, xz)] {
+        let mut scanner = Scanner::new(&cfg);
+        decode(&mut scanner, kind, &bytes[..], &[], "test", None);
         assert!(
-            hits.iter()
+            scanner
+                .hits
+                .iter()
                 .any(|h| h.rule == rules::SCAN_LIMIT && h.message.contains("dictionary")),
-            "{hits:?}"
+            "{:?}",
+            scanner.hits
         );
     }
 }
@@ -99,4 +106,22 @@ fn xz_integers_and_filters_are_checked() {
     xz.extend([3, 1, 0x04, 0, 0x21, 1, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     let (hits, _) = scan_bytes(&Config::default(), xz);
     assert!(hits.iter().any(|h| h.rule == rules::MALFORMED), "{hits:?}");
+}
+
+#[test]
+fn undeclared_streams_try_a_small_dictionary_first() {
+    // a match 1.5 MiB back: the 1 MiB first try fails, the full
+    // dictionary decodes it, and nothing of the first try is reported
+    let bytes = std::fs::read(fixture("limits/far_match.lzma")).unwrap();
+    let (hits, inflated) = scan_bytes(&Config::default(), bytes);
+    assert!(hits.iter().all(|h| h.rule == rules::UNSCANNED), "{hits:?}");
+    assert_eq!(inflated, 4096 * 2 + (3 << 19));
+    // a small stream decodes on the first try
+    let cfg = Config::default();
+    let mut scanner = Scanner::new(&cfg);
+    let hits = scanner.scan_file(&fixture("malicious/model.pkl.lzma"));
+    assert!(
+        hits.iter().any(|h| h.rule == rules::DANGEROUS_GLOBAL),
+        "{hits:?}"
+    );
 }
