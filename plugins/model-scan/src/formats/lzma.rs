@@ -88,7 +88,15 @@ pub fn decode_blob(
         return decode(scanner, kind, open()?, chain, what, declared);
     }
     let (hits, inflated) = (scanner.hits.len(), scanner.stats.inflated);
-    let (out, capped) = run(scanner, kind, open()?, chain, what, None, Some(TRIAL_DICT));
+    let (out, capped) = run(
+        scanner,
+        kind,
+        &mut open()?,
+        chain,
+        what,
+        None,
+        Some(TRIAL_DICT),
+    );
     let failed = out.is_none()
         || scanner.hits[hits..]
             .iter()
@@ -98,7 +106,7 @@ pub fn decode_blob(
     }
     scanner.hits.truncate(hits);
     scanner.stats.inflated = inflated;
-    run(scanner, kind, open()?, chain, what, None, None).0
+    run(scanner, kind, &mut open()?, chain, what, None, None).0
 }
 
 /// The dictionary to allocate: `dict`, or the declared size when smaller
@@ -114,7 +122,7 @@ fn shrink(dict: u32, declared: Option<u64>) -> (u32, bool) {
 fn run(
     scanner: &mut Scanner,
     kind: Lzma,
-    mut input: impl Read,
+    input: &mut dyn Read,
     chain: &[String],
     what: &str,
     declared: Option<u64>,
