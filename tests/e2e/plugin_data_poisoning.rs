@@ -99,3 +99,30 @@ fn data_poisoning_reports_an_empty_dataset_without_trapping() {
     assert_eq!(gate["findings"][0]["rule_id"], "dataset-empty");
     assert_eq!(code, 1);
 }
+
+#[test]
+fn data_poisoning_reads_parquet_in_the_sandbox_like_the_csv() {
+    // The Parquet copy (tests/fixtures/data-poisoning/gen_parquet.py) of
+    // backdoor.csv: the gate opens the file per read inside WASI.
+    let rows = |file: &str| {
+        let (_, report, stderr) = check_json(
+            "data-poisoning",
+            &["--input", &format!("dataset={}", fixture(file))],
+        );
+        assert_ne!(report["gates"][0]["status"], "error", "{report}\n{stderr}");
+        flagged_rows(&report)
+    };
+    let csv = rows("backdoor.csv");
+    assert!(!csv.is_empty());
+    assert_eq!(rows("parquet/backdoor.parquet"), csv);
+    let (_, report, _) = check_json(
+        "data-poisoning",
+        &[
+            "--input",
+            &format!("dataset={}", fixture("parquet/clean.zstd.parquet")),
+        ],
+    );
+    let gate = &report["gates"][0];
+    assert_eq!(gate["status"], "error", "{report}");
+    assert!(gate.to_string().contains("ZSTD"), "{report}");
+}
