@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::config::Config;
+use crate::formats::xz::{XZ_MAGIC, varint};
 use crate::test_support::fixture;
 
 fn small() -> Config {
@@ -100,12 +101,35 @@ fn huge_dictionaries_are_refused_before_allocation() {
 fn xz_integers_and_filters_are_checked() {
     assert_eq!(varint(&mut &[0x80, 0x01][..]).unwrap(), 128);
     assert!(varint(&mut &[0xff; 10][..]).is_err());
-    // a BCJ filter before LZMA2 is reported, not decoded wrongly
+    // two filters before LZMA2 (BCJ x86, delta): reported, not decoded wrongly
     let mut xz = XZ_MAGIC.to_vec();
     xz.extend([0, 1, 0, 0, 0, 0]);
-    xz.extend([3, 1, 0x04, 0, 0x21, 1, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    xz.extend([
+        4, 2, 0x04, 0, 0x03, 1, 0, 0x21, 1, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
     let (hits, _) = scan_bytes(&Config::default(), xz);
-    assert!(hits.iter().any(|h| h.rule == rules::MALFORMED), "{hits:?}");
+    assert!(
+        hits.iter().any(|h| h.rule == rules::UNSUPPORTED),
+        "{hits:?}"
+    );
+}
+
+#[test]
+fn bcj_and_delta_filtered_xz_is_decoded() {
+    // `lzma.open` decodes these; the payload is found behind each filter
+    let cfg = Config::default();
+    let mut scanner = Scanner::new(&cfg);
+    for rel in ["malicious/bcj_x86.pkl.xz", "malicious/delta.pkl.xz"] {
+        let hits = scanner.scan_file(&fixture(rel));
+        assert!(
+            hits.iter().any(|h| h.rule == rules::DANGEROUS_GLOBAL),
+            "{rel}: {hits:?}"
+        );
+        assert!(
+            hits.iter().all(|h| h.rule != rules::MALFORMED),
+            "{rel}: {hits:?}"
+        );
+    }
 }
 
 #[test]

@@ -14,5 +14,6 @@ pub mod onnx;
 pub mod safetensors;
 pub mod sevenz;
 pub mod tar;
+pub mod xz;
 pub mod zip;
 pub mod zstd;
