@@ -13,6 +13,7 @@ pub mod cosign;
 pub mod keyless;
 pub mod keys;
 pub mod rekor;
+pub mod rekor_body;
 pub mod rules;
 pub mod scan;
 pub mod sct;
