@@ -219,6 +219,9 @@ def main():
     ap.add_argument("--out", default="target/bench-data-poisoning")
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--types", default=",".join(TYPES))
+    ap.add_argument("--before", metavar="SCORER",
+                    help="an earlier build of the `score` example, run on the same files as "
+                         "`mlgate-before` (a before/after table from one run)")
     ap.add_argument("--mlgate-only", action="store_true",
                     help="skip the anchors (quick before/after of mlgate itself)")
     ap.add_argument("--sandbox", metavar="MLGATE",
@@ -232,6 +235,8 @@ def main():
 
     os.makedirs(args.out, exist_ok=True)
     methods = ["mlgate"] if args.mlgate_only else ["mlgate", "cleanlab-LR", "IForest", "ECOD"]
+    if args.before:
+        methods.insert(1, "mlgate-before")
     f1 = {}      # (type, method) -> [F1 per dataset]
     clean_fp = {m: [] for m in methods}
     times = {}
@@ -251,6 +256,8 @@ def main():
             np.savetxt(path + ".truth", np.flatnonzero(bad), fmt="%d")
             preds = {}
             preds["mlgate"], t_ml = run_mlgate(args.scorer, path, len(y))
+            if args.before:
+                preds["mlgate-before"], _ = run_mlgate(args.before, path, len(y))
             if name == "synth200k":
                 times.setdefault("mlgate native", []).append(t_ml)
                 if args.sandbox:
@@ -266,23 +273,24 @@ def main():
             for m in methods:
                 if kind == "clean":
                     fp = preds[m].mean()
-                    if m in ("mlgate", "cleanlab-LR"):
+                    if m in clean_fp and m not in ("IForest", "ECOD"):
                         clean_fp[m].append(fp)
-                    cells.append(f"FP {100 * fp:5.2f}%" if m in ("mlgate", "cleanlab-LR") else "(told rate)")
+                    cells.append(f"FP {100 * fp:5.2f}%" if m not in ("IForest", "ECOD") else "(told rate)")
                 else:
                     p, r, f = prf(preds[m], bad)
                     f1.setdefault((kind, m), []).append(f)
                     cells.append(f"P{p:.2f} R{r:.2f} F1 {f:.2f}")
             print(f"{name:<14}{kind:<11}" + "".join(f"{c:>22}" for c in cells), flush=True)
     print("\nmean F1 per type (all datasets)")
-    print(f"{'type':<11}" + "".join(f"{m:>13}" for m in methods) + f"{'best anchor':>13}")
+    print(f"{'type':<11}" + "".join(f"{m:>15}" for m in methods) + f"{'best anchor':>13}")
     for kind in [t for t in args.types.split(",") if t != "clean"]:
         if (kind, methods[0]) not in f1:
             continue
         row = [np.mean(f1[(kind, m)]) for m in methods]
-        best = f"{max(row[1:]):>13.3f}" if len(row) > 1 else ""
-        print(f"{kind:<11}" + "".join(f"{v:>13.3f}" for v in row) + best)
-    for m in ("mlgate", "cleanlab-LR"):
+        anchors = [v for m, v in zip(methods, row) if not m.startswith("mlgate")]
+        best = f"{max(anchors):>13.3f}" if anchors else ""
+        print(f"{kind:<11}" + "".join(f"{v:>15.3f}" for v in row) + best)
+    for m in ("mlgate", "mlgate-before", "cleanlab-LR"):
         if clean_fp.get(m):
             print(f"clean-data FP rate {m}: mean {100 * np.mean(clean_fp[m]):.2f}%, "
                   f"max {100 * np.max(clean_fp[m]):.2f}%")
