@@ -4,9 +4,11 @@
 //! leaf, or an internal root over leaves), resolves each managed heap ID
 //! through the heap's doubling table (a root direct block, or a root
 //! indirect block over direct blocks) and decodes the attribute message
-//! with the compact-storage decoder. Huge and tiny heap objects, filtered
-//! heaps and deeper trees are an `Err` (the caller falls back to a byte
-//! search). Every count, shift and address is checked.
+//! with the compact-storage decoder. Huge objects (an attribute over the
+//! heap's managed-object size: a Keras 2 fixed-length `model_config` over
+//! 4 KiB) are found through the huge-object B-tree. Tiny heap objects,
+//! filtered heaps and deeper trees are an `Err` (the caller falls back to
+//! a byte search). Every count, shift and address is checked.
 
 use super::{Attr, File, Res, attribute, uint};
 
@@ -55,6 +57,8 @@ struct Heap {
     len_bytes: usize,
     root: u64,
     rows: u64,
+    /// The v2 B-tree of huge objects (type 1 records), if any.
+    huge: Option<u64>,
 }
 
 fn read_heap(f: &File, addr: u64) -> Res<Heap> {
@@ -72,7 +76,9 @@ fn read_heap(f: &File, addr: u64) -> Res<Heap> {
     }
     c.n(1)?;
     let max_man = c.n(4)?;
-    for k in [l, o, l, o, l, l, l, l, l, l, l, l] {
+    c.n(l)?;
+    let huge = Some(c.n(o)?).filter(|&a| !f.undefined(a));
+    for k in [l, o, l, l, l, l, l, l, l, l] {
         c.n(k)?;
     }
     let width = c.n(2)?;
@@ -100,15 +106,19 @@ fn read_heap(f: &File, addr: u64) -> Res<Heap> {
             .min(enc_size(max_man)),
         root,
         rows,
+        huge,
     })
 }
 
 impl Heap {
-    /// The bytes of the managed object a heap ID names.
+    /// The bytes of the object a heap ID names (managed or huge).
     fn object(&self, f: &File, id: &[u8]) -> Res<Vec<u8>> {
         let kind = id.first().ok_or("empty heap ID")? >> 4 & 3;
+        if kind == 1 {
+            return self.huge_object(f, id);
+        }
         if kind != 0 {
-            return Err("huge or tiny fractal heap object".into());
+            return Err("tiny fractal heap object".into());
         }
         let offset = uint(id, 1, self.off_bytes)?;
         let len = uint(id, 1 + self.off_bytes, self.len_bytes)?;
@@ -123,6 +133,29 @@ impl Heap {
             block.checked_add(offset - block_off).ok_or("overflow")?,
             len,
         )
+    }
+
+    /// A huge object: its address and length are in the heap ID when they
+    /// fit, else in the huge-object B-tree under the ID's key.
+    fn huge_object(&self, f: &File, id: &[u8]) -> Res<Vec<u8>> {
+        let (o, l) = (f.off, f.len);
+        let (addr, len) = if self.id_len > o + l {
+            (uint(id, 1, o)?, uint(id, 1 + o, l)?)
+        } else {
+            let key = uint(id, 1, (self.id_len - 1).min(l))?;
+            let tree = self
+                .huge
+                .ok_or("huge object without a huge-object B-tree")?;
+            let rec = records(f, tree, 1)?
+                .into_iter()
+                .find(|r| uint(r, o + l, l).is_ok_and(|k| k == key))
+                .ok_or("huge object not in its B-tree")?;
+            (uint(&rec, 0, o)?, uint(&rec, o, l)?)
+        };
+        if len > f.max_text.saturating_add(4096) {
+            return Err(format!("heap object of {len} bytes is over the bound"));
+        }
+        f.read(addr, len)
     }
 
     /// The direct block holding heap offset `o`: `(address, its heap offset)`.
@@ -161,14 +194,15 @@ impl Heap {
     }
 }
 
-/// The heap IDs of a v2 B-tree of attribute names (type 8).
-fn btree_ids(f: &File, addr: u64, id_len: usize) -> Res<Vec<Vec<u8>>> {
+/// The records of a v2 B-tree of type `ty` (8: attribute names, whose
+/// records start with a heap ID; 1: huge objects).
+fn records(f: &File, addr: u64, ty: u64) -> Res<Vec<Vec<u8>>> {
     let b = f.read(addr, (16 + f.off + f.len) as u64)?;
     let mut c = Cur { b: &b, p: 0 };
     c.sig(b"BTHD")?;
     c.n(1)?;
-    if c.n(1)? != 8 {
-        return Err("not an attribute name index".into());
+    if c.n(1)? != ty {
+        return Err(format!("not a type {ty} B-tree"));
     }
     let node = c.n(4)?;
     let rec = c.n(2)? as usize;
@@ -176,12 +210,12 @@ fn btree_ids(f: &File, addr: u64, id_len: usize) -> Res<Vec<Vec<u8>>> {
     c.n(2)?;
     let root = c.n(f.off)?;
     let root_n = c.n(2)?;
-    if rec < id_len || rec == 0 || node > 1 << 20 {
+    if rec == 0 || node > 1 << 20 {
         return Err("invalid B-tree record size".into());
     }
     let mut ids = Vec::new();
     match depth {
-        0 => leaf(f, root, root_n, rec, id_len, &mut ids)?,
+        0 => leaf(f, root, root_n, rec, &mut ids)?,
         1 => {
             let max_leaf = (node.saturating_sub(10)) / rec as u64;
             let nrec_bytes = enc_size(max_leaf);
@@ -193,13 +227,13 @@ fn btree_ids(f: &File, addr: u64, id_len: usize) -> Res<Vec<Vec<u8>>> {
             }
             let mut c = Cur { b: &b, p: 6 };
             for _ in 0..n {
-                ids.push(b[c.p..c.p + id_len].to_vec());
+                ids.push(b[c.p..c.p + rec].to_vec());
                 c.p += rec;
             }
             for _ in 0..=n {
                 let child = c.n(f.off)?;
                 let count = c.n(nrec_bytes)?;
-                leaf(f, child, count, rec, id_len, &mut ids)?;
+                leaf(f, child, count, rec, &mut ids)?;
             }
         }
         d => return Err(format!("attribute B-tree of depth {d}")),
@@ -207,7 +241,7 @@ fn btree_ids(f: &File, addr: u64, id_len: usize) -> Res<Vec<Vec<u8>>> {
     Ok(ids)
 }
 
-fn leaf(f: &File, addr: u64, n: u64, rec: usize, id_len: usize, ids: &mut Vec<Vec<u8>>) -> Res<()> {
+fn leaf(f: &File, addr: u64, n: u64, rec: usize, ids: &mut Vec<Vec<u8>>) -> Res<()> {
     if n.saturating_add(ids.len() as u64) > MAX_RECORDS {
         return Err("too many attribute records".into());
     }
@@ -215,7 +249,7 @@ fn leaf(f: &File, addr: u64, n: u64, rec: usize, id_len: usize, ids: &mut Vec<Ve
     if !b.starts_with(b"BTLF") {
         return Err("BTLF signature missing".into());
     }
-    ids.extend(b[6..].chunks_exact(rec).map(|r| r[..id_len].to_vec()));
+    ids.extend(b[6..].chunks_exact(rec).map(<[u8]>::to_vec));
     Ok(())
 }
 
@@ -224,8 +258,14 @@ pub(super) fn attributes(f: &File, info: &[u8]) -> Res<Vec<Attr>> {
     let flags = *info.get(1).ok_or("truncated attribute info")?;
     let at = 2 + if flags & 1 != 0 { 2 } else { 0 };
     let heap = read_heap(f, uint(info, at, f.off)?)?;
-    let ids = btree_ids(f, uint(info, at + f.off, f.off)?, heap.id_len)?;
-    ids.iter()
-        .map(|id| attribute(f, &heap.object(f, id)?))
+    let names = records(f, uint(info, at + f.off, f.off)?, 8)?;
+    names
+        .iter()
+        .map(|r| {
+            attribute(
+                f,
+                &heap.object(f, r.get(..heap.id_len).ok_or("short record")?)?,
+            )
+        })
         .collect()
 }

@@ -175,36 +175,50 @@ pub fn scan_json(scanner: &mut Scanner, blob: &Blob, chain: &mut [String]) -> bo
 /// Scan an HDF5 file's root attributes for a Keras `model_config` (byte
 /// search as the fallback).
 pub fn scan_hdf5(scanner: &mut Scanner, blob: &Blob, chain: &mut [String]) -> bool {
-    if let Ok(root) = super::hdf5::root_attributes(blob, scanner.cfg.hdf5_search_bytes)
-        && (!root.dense || root.attrs.iter().any(|a| a.name == "model_config"))
-    {
-        // model_config, and any other JSON object attribute (training_config
-        // names losses and metrics Keras deserializes too)
-        for a in &root.attrs {
-            let Some(text) = &a.text else { continue };
-            if !text.trim_ascii_start().starts_with(b"{") {
-                continue;
-            }
-            if let Ok(v) = serde_json::from_slice::<Value>(text) {
-                let problems =
-                    check_config(&v, &scanner.cfg.allow_globals, &scanner.cfg.deny_globals);
-                report(scanner, chain, problems, None);
-            }
+    let why = match super::hdf5::root_attributes(blob, scanner.cfg.hdf5_search_bytes) {
+        Ok(root) if root.dense && !root.attrs.iter().any(|a| a.name == "model_config") => {
+            "dense attribute storage in a layout this reader does not follow".to_string()
         }
-        return true;
+        Ok(root) => return scan_root(scanner, chain, &root),
+        Err(e) => e,
+    };
+    search_hdf5(scanner, blob, chain, &why)
+}
+
+/// Check the JSON attributes the HDF5 reader found.
+fn scan_root(scanner: &mut Scanner, chain: &mut [String], root: &super::hdf5::Root) -> bool {
+    // model_config, and any other JSON object attribute (training_config
+    // names losses and metrics Keras deserializes too)
+    for a in &root.attrs {
+        let Some(text) = &a.text else { continue };
+        if !text.trim_ascii_start().starts_with(b"{") {
+            continue;
+        }
+        if let Ok(v) = serde_json::from_slice::<Value>(text) {
+            let problems = check_config(&v, &scanner.cfg.allow_globals, &scanner.cfg.deny_globals);
+            report(scanner, chain, problems, None);
+        }
     }
-    // Not readable by the attribute reader (dense attribute storage, an
-    // unsupported layout, corruption): search the bytes instead.
+    true
+}
+
+/// Not readable by the attribute reader (`why`: an unsupported layout,
+/// corruption, a string over the bound): search the bytes instead, and
+/// say so when no config turns up (a config beyond the bytes searched
+/// would go unchecked).
+fn search_hdf5(scanner: &mut Scanner, blob: &Blob, chain: &mut [String], why: &str) -> bool {
     let n = blob.len().min(scanner.cfg.hdf5_search_bytes) as usize;
     let Ok(bytes) = blob.read_at(0, n) else {
         return true;
     };
+    let mut found_config = false;
     let mut found_lambda = false;
     let mut at = 0;
     while let Some(i) = find(&bytes[at..], b"{\"class_name\"") {
         let start = at + i;
         let mut it = serde_json::Deserializer::from_slice(&bytes[start..]).into_iter::<Value>();
         if let Some(Ok(v)) = it.next() {
+            found_config = true;
             let problems = check_config(&v, &scanner.cfg.allow_globals, &scanner.cfg.deny_globals);
             found_lambda |= problems.iter().any(|p| p.rule == rules::KERAS_LAMBDA);
             report(scanner, chain, problems, Some(start as u64));
@@ -231,6 +245,17 @@ pub fn scan_hdf5(scanner: &mut Scanner, blob: &Blob, chain: &mut [String]) -> bo
                 Some(i as u64),
             );
         }
+    }
+    if !found_config && !found_lambda {
+        scanner.hit(
+            rules::SCAN_LIMIT,
+            Severity::Medium,
+            chain,
+            None,
+            format!("HDF5 root attributes could not be read ({why}); no Keras config in the first {n} bytes searched, so a model_config stored elsewhere is not checked"),
+            vec![("format".into(), "hdf5".into())],
+            "hdf5-attributes",
+        );
     }
     true
 }
