@@ -65,8 +65,8 @@ pub fn inflate(
     if result.is_ok() && buf.len() == PREFIX {
         match judge(&buf) {
             Rest::Keep => {
-                result = reader.read_to_end(&mut buf);
-                total = buf.len() as u64;
+                result = read_capped(&mut reader, &mut buf, limit as usize);
+                total = (buf.len() as u64).max(total + *result.as_ref().unwrap_or(&0) as u64);
             }
             Rest::Count => match declared {
                 Some(d) if d > limit => declared_over = Some(d),
@@ -122,6 +122,43 @@ pub fn inflate(
         );
     }
     Some(buf)
+}
+
+/// Read the rest of `reader` (already bounded by `take`), keeping at most
+/// `keep` bytes in `buf`; returns the bytes read (the byte past the limit
+/// that proves a bomb is counted, not kept). Capacity never exceeds
+/// `keep`: `read_to_end` doubled 256 MiB into 512 MiB for that one byte,
+/// past the sandbox's memory limit (a gate `error`).
+fn read_capped(
+    reader: &mut std::io::Take<impl Read>,
+    buf: &mut Vec<u8>,
+    keep: usize,
+) -> std::io::Result<usize> {
+    let mut read = 0;
+    let mut chunk = vec![0u8; PREFIX];
+    loop {
+        let want = (reader.limit() as usize).min(PREFIX);
+        let n = match reader.read(&mut chunk[..want]) {
+            Ok(0) => return Ok(read),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        read += n;
+        let n = n.min(keep.saturating_sub(buf.len()));
+        if buf.len() + n > buf.capacity() {
+            // double while small; past 4 MiB take the whole bound at once (a
+            // chain of doublings leaves every smaller block behind it in a
+            // Wasm heap, which never shrinks: twice the bound in all)
+            let grow = if buf.capacity() >= 4 << 20 {
+                keep - buf.len()
+            } else {
+                buf.capacity().max(n).min(keep - buf.len())
+            };
+            buf.reserve_exact(grow);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// Scan decompressed bytes as a nested blob, accounting for the memory held.
@@ -256,6 +293,18 @@ mod tests {
             "{}",
             scanner.stats.inflated
         );
+    }
+
+    #[test]
+    fn kept_bytes_never_take_more_than_the_bound() {
+        // 5 MiB kept, the byte past it counted: no doubling to 8 MiB
+        let keep = 5 << 20;
+        let mut r = std::io::Read::take(std::io::repeat(7), keep as u64 + 1);
+        let mut buf = vec![7u8; super::PREFIX];
+        let read = super::read_capped(&mut r, &mut buf, keep).unwrap();
+        assert_eq!(read, keep + 1);
+        assert_eq!(buf.len(), keep);
+        assert!(buf.capacity() <= keep, "{}", buf.capacity());
     }
 
     #[test]

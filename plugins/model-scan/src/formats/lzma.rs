@@ -14,7 +14,7 @@ use lzma_rust2::{Lzma2Reader, LzmaReader};
 use mlgate_plugin_sdk::Severity;
 
 use super::compress;
-use super::xz::{Counted, St, XzReader};
+use super::xz::{Counted, St, XzReader, first_dict};
 use crate::rules;
 use crate::scan::Scanner;
 use crate::source::Blob;
@@ -23,6 +23,8 @@ pub use super::xz::xz_declared;
 
 /// Largest dictionary accepted (xz `-9` and 7-Zip ultra use 64 MiB).
 const MAX_DICT: u64 = 128 << 20;
+/// Share of the memory left a dictionary may take (the rest is for the bytes kept).
+const DICT_SHARE: u64 = 2;
 /// Dictionary of the first decoding try when no size is declared.
 const TRIAL_DICT: u64 = 1 << 20;
 
@@ -126,7 +128,7 @@ fn run(
     dict_bound: Option<u64>,
 ) -> (Option<Vec<u8>>, bool) {
     let room = scanner.cfg.max_memory_bytes.saturating_sub(scanner.held);
-    let max_dict = MAX_DICT.min(room);
+    let max_dict = MAX_DICT.min(room / DICT_SHARE);
     match kind {
         Lzma::Alone => {
             let mut h = [0u8; 13];
@@ -150,7 +152,9 @@ fn run(
             let Ok(r) = LzmaReader::new_with_props(input, size, h[0], dict, None) else {
                 return (None, false);
             };
-            let out = compress::inflate(scanner, r, chain, what, declared.or(known));
+            let out = reserved(scanner, dict.into(), |s| {
+                compress::inflate(s, r, chain, what, declared.or(known))
+            });
             (out, capped)
         }
         Lzma::Lzma2(dict) => {
@@ -160,19 +164,31 @@ fn run(
                 return (Some(Vec::new()), false);
             }
             let r = Lzma2Reader::new(input, dict, None);
-            (compress::inflate(scanner, r, chain, what, declared), capped)
+            let out = reserved(scanner, dict.into(), |s| {
+                compress::inflate(s, r, chain, what, declared)
+            });
+            (out, capped)
         }
         Lzma::Xz => {
+            // the first block's dictionary is reserved; a later block asking
+            // for more is refused
+            let mut head = Vec::new();
+            let _ = (&mut *input).take(1036).read_to_end(&mut head);
+            let first = first_dict(&head).map_or(max_dict, |d| u64::from(shrink(d, dict_bound).0));
+            let input = io::Cursor::new(head).chain(input);
             let mut xz = XzReader {
                 st: St::Header(Counted { inner: input, n: 0 }),
                 check: 0,
-                max_dict,
+                max_dict: first.min(max_dict),
                 dict_bound,
                 capped: false,
                 refused: None,
                 unsupported: None,
             };
-            let out = compress::inflate(scanner, &mut xz, chain, what, declared);
+            let reserve = if first <= max_dict { first } else { 0 };
+            let out = reserved(scanner, reserve, |s| {
+                compress::inflate(s, &mut xz, chain, what, declared)
+            });
             if let Some(why) = xz.unsupported {
                 scanner.hit(
                     rules::UNSUPPORTED,
@@ -191,6 +207,15 @@ fn run(
             (out, xz.capped)
         }
     }
+}
+
+/// Run `f` with `dict` bytes counted as held (the decoder's dictionary),
+/// so the bytes kept beside it stay within `max_memory_bytes`.
+fn reserved<T>(scanner: &mut Scanner, dict: u64, f: impl FnOnce(&mut Scanner) -> T) -> T {
+    scanner.held += dict;
+    let out = f(scanner);
+    scanner.held -= dict;
+    out
 }
 
 fn refuse(scanner: &mut Scanner, chain: &[String], what: &str, dict: u64, max: u64) {

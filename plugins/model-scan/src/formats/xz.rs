@@ -155,6 +155,26 @@ fn take_u8(r: &mut impl Read) -> io::Result<u8> {
 }
 
 /// An xz multibyte integer (7 bits a byte, at most 9 bytes).
+/// The dictionary the first block of the xz stream at the start of `head`
+/// asks for (`None` when `head` does not hold a stream and block header).
+pub(super) fn first_dict(head: &[u8]) -> Option<u32> {
+    let mut x: XzReader<&[u8]> = XzReader {
+        st: St::Done,
+        check: 0,
+        max_dict: 0,
+        dict_bound: None,
+        capped: false,
+        refused: None,
+        unsupported: None,
+    };
+    let mut r = Counted { inner: head, n: 0 };
+    x.stream_header(&mut r, 0).ok()?;
+    match take_u8(&mut r).ok()? {
+        0 => None,
+        first => x.block_header(&mut r, first).ok().map(|(d, _)| d),
+    }
+}
+
 pub(super) fn varint(r: &mut impl Read) -> io::Result<u64> {
     let mut v = 0u64;
     for i in 0..9 {

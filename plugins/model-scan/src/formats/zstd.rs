@@ -168,7 +168,7 @@ pub fn decode(
     let head = blob.read_at(0, 18).ok()?;
     let h = header(&head)?;
     let room = scanner.cfg.max_memory_bytes.saturating_sub(scanner.held);
-    let max_window = MAX_WINDOW.min(room);
+    let max_window = MAX_WINDOW.min(room / 2);
     if h.window > max_window {
         scanner.hit(
             rules::SCAN_LIMIT,
@@ -189,7 +189,14 @@ pub fn decode(
         .or(declared)
         .and_then(|d| plausible(d, blob.len()));
     let r = io::BufReader::new(blob.open().ok()?);
-    compress::inflate(scanner, Frames::new(r, max_window), chain, what, declared)
+    // the window the decoder allocates counts as held while it decodes, so
+    // the bytes kept beside it stay within max_memory_bytes (a later frame
+    // may not ask for more)
+    let window = h.window.max(1 << 10);
+    scanner.held += window;
+    let out = compress::inflate(scanner, Frames::new(r, window), chain, what, declared);
+    scanner.held -= window;
+    out
 }
 
 #[cfg(test)]
