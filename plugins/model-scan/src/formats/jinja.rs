@@ -17,6 +17,9 @@ use minijinja::syntax::SyntaxConfig;
 
 /// Deepest bracket nesting handed to the (recursive) parser.
 const MAX_NESTING: usize = 100;
+/// Most tokens kept (real chat templates have a few thousand; the tokens
+/// and the parser's tree are several times the text's size).
+const MAX_TOKENS: usize = 200_000;
 
 /// Attribute names of modules that reach process or import machinery:
 /// flagged wherever they are read (`lipsum.__globals__.os`).
@@ -146,6 +149,9 @@ fn tokens(template: &str) -> Result<Vec<Token<'_>>, String> {
         }
         if depth > MAX_NESTING {
             return Err(format!("brackets nested deeper than {MAX_NESTING}"));
+        }
+        if out.len() >= MAX_TOKENS {
+            return Err(format!("more than {MAX_TOKENS} tokens"));
         }
         out.push(t);
     }

@@ -79,4 +79,9 @@ fn deep_nesting_is_refused_before_parsing() {
     let _ = analyze(&t);
     let t = "{% if a %}".repeat(10_000);
     assert!(analyze(&t).unparsable.is_some());
+    // token count bounded (memory), the payload still found by substring
+    let t = format!("{{{{ {} }}}}{{{{ x.__class__ }}}}", "a.".repeat(300_000));
+    let a = analyze(&t);
+    assert!(a.unparsable.as_ref().is_some_and(|e| e.contains("tokens")));
+    assert!(a.reasons.iter().any(|r| r.contains("__class__")), "{a:?}");
 }
