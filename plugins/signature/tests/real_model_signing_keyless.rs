@@ -118,3 +118,30 @@ fn real_model_signing_sigstore_bundle_trust_negatives() {
     });
     assert_eq!(rules(&o), [TIMESTAMP_INVALID]);
 }
+
+/// The same model signed by `model_signing` 1.0.1: no RFC 3161 timestamp
+/// (the signing time comes from the Rekor SET) and no ignore paths in the
+/// signed payload, so `ignore-me` must be ignored by config, as the
+/// repository's test script does with `--ignore-paths`.
+#[test]
+fn real_model_signing_1_0_1_sigstore_bundle_verifies_with_the_set_time() {
+    let dir = fx("model-signing-v1.0.1-sigstore");
+    let text = std::fs::read(dir.join("model.sig")).unwrap();
+    // `model.sig` lies in the model directory and this payload does not
+    // ignore it: the gate skips it as the signature input by content (the
+    // runner passes its SHA-256).
+    use sha2::Digest as _;
+    let own = sha2::Sha256::digest(&text);
+    let run = |ignores: &[String], t: &Trust| {
+        verify_model(&dir, "model.sig", &text, t, ignores, Some(&own[..])).unwrap()
+    };
+    let ignore = ["ignore-me".to_string()];
+    let o = run(&ignore, &good());
+    assert!(o.findings.is_empty(), "{:?}", o.findings);
+    assert_eq!(o.stats.files, 2);
+    // Without the config ignore, the extra file is unsigned.
+    assert_eq!(rules(&run(&[], &good())), [FILE_UNSIGNED]);
+    // The certificate lived 10 minutes from 2025-10-07 15:33:47 UTC.
+    let late = trust("trusted_root.json", ID, ISSUER, Some(1_759_852_000));
+    assert_eq!(rules(&run(&ignore, &late)), [CERT_EXPIRED]);
+}
