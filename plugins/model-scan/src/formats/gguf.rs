@@ -92,7 +92,7 @@ impl Parser {
 }
 
 /// Parse the header; `(templates, problem)`.
-fn parse(blob: &Blob) -> (Vec<(String, String)>, Option<String>) {
+fn parse(blob: &Blob) -> (Vec<(String, Option<String>)>, Option<String>) {
     let mut templates = Vec::new();
     let Ok(r) = blob.open() else {
         return (templates, Some("cannot open".into()));
@@ -120,9 +120,9 @@ fn parse(blob: &Blob) -> (Vec<(String, String)>, Option<String>) {
             } else {
                 0
             };
-            if let Some(v) = p.value(ty, keep, 0)?
-                && keep > 0
-            {
+            let v = p.value(ty, keep, 0)?;
+            if keep > 0 && ty == 8 {
+                // `None`: longer than the bound, skipped (reported)
                 templates.push((key, v));
             }
         }
@@ -147,6 +147,21 @@ fn parse(blob: &Blob) -> (Vec<(String, String)>, Option<String>) {
 pub fn scan(scanner: &mut Scanner, blob: &Blob, chain: &mut [String]) -> bool {
     let (templates, problem) = parse(blob);
     for (key, t) in templates {
+        let Some(t) = t else {
+            scanner.hit(
+                rules::SCAN_LIMIT,
+                Severity::High,
+                chain,
+                None,
+                format!("GGUF `{key}` is longer than {MAX_TEMPLATE} bytes; not checked"),
+                vec![
+                    ("format".into(), "gguf".into()),
+                    ("key".into(), key.clone()),
+                ],
+                &format!("{key}:size"),
+            );
+            continue;
+        };
         let a = super::jinja::analyze(&t);
         if let Some(why) = &a.unparsable {
             scanner.hit(
@@ -197,6 +212,29 @@ pub fn scan(scanner: &mut Scanner, blob: &Blob, chain: &mut [String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oversized_templates_are_reported_not_skipped() {
+        // a chat template one byte over the bound, written by hand
+        let key = b"tokenizer.chat_template";
+        let mut b = b"GGUF".to_vec();
+        b.extend(3u32.to_le_bytes());
+        b.extend(0u64.to_le_bytes());
+        b.extend(1u64.to_le_bytes());
+        b.extend((key.len() as u64).to_le_bytes());
+        b.extend(key);
+        b.extend(8u32.to_le_bytes());
+        b.extend((MAX_TEMPLATE + 1).to_le_bytes());
+        b.resize(b.len() + MAX_TEMPLATE as usize + 1, b'a');
+        let cfg = crate::config::Config::default();
+        let mut scanner = Scanner::new(&cfg);
+        scanner.scan_blob(&Blob::mem(b), &mut Vec::new(), 0);
+        assert!(
+            scanner.hits.iter().any(|h| h.rule == rules::SCAN_LIMIT),
+            "{:?}",
+            scanner.hits
+        );
+    }
 
     #[test]
     fn huge_counts_are_rejected() {
