@@ -250,3 +250,69 @@ fn signature_real_production_sigstore_bundle_through_the_gate() {
     assert_eq!(code, 1, "{json}");
     assert_eq!(findings(&json)[0].0, "signature-tlog-invalid");
 }
+
+#[test]
+fn signature_real_model_signing_keyless_bundle_through_the_gate() {
+    // A production OpenSSF model-signing 1.1.0 bundle (v0.3, Rekor dsse
+    // entry, RFC 3161 timestamp) over its model directory, verified offline
+    // (tests/fixtures/signature/real-sigstore/README.md).
+    let identity = "identity=stefanb@us.ibm.com";
+    let issuer = "issuer=https://sigstore.verify.ibm.com/oauth2";
+    let real = |p: &str| fx(&format!("real-sigstore/{p}"));
+    let model = real("model-signing-v1.1.0-sigstore");
+    let root = ("trusted_root", real("trusted_root.json"));
+    let bundle = model.join("model.sig");
+    let (code, json) = check(&model, &bundle, (root.0, &root.1), &[identity, issuer]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["gates"][0]["status"], "pass");
+
+    // One changed byte in a signed file is named.
+    let dir = temp_dir();
+    let copy = dir.path().join("model");
+    copy_tree(&model, &copy);
+    std::fs::write(copy.join("signme-1"), "signme-X").unwrap();
+    let (code, json) = check(
+        &copy,
+        &copy.join("model.sig"),
+        (root.0, &root.1),
+        &[identity, issuer],
+    );
+    assert_eq!(code, 1, "{json}");
+    let found = findings(&json);
+    assert!(
+        found
+            .iter()
+            .any(|(rule, msg)| rule == "signature-digest-mismatch" && msg.contains("signme-1")),
+        "{found:?}"
+    );
+    // Another signer is refused.
+    let (code, json) = check(
+        &model,
+        &bundle,
+        (root.0, &root.1),
+        &["identity=release@example.com", issuer],
+    );
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(findings(&json)[0].0, "signature-identity-mismatch");
+}
+
+#[test]
+fn signature_real_rekor_v2_staging_bundle_through_the_gate() {
+    // sigstore-python's staging bundle: v0.3, Rekor v2 hashedrekord entry,
+    // time from an RFC 3161 timestamp.
+    let real = |p: &str| fx(&format!("real-sigstore/{p}"));
+    let sets = [
+        "identity=jku@goto.fi",
+        "issuer=https://github.com/login/oauth",
+    ];
+    let artifact = real("staging-rekor-v2.txt");
+    let bundle = real("staging-rekor-v2.txt.sigstore.json");
+    let staging = real("staging-trusted_root.json");
+    let (code, json) = check(&artifact, &bundle, ("trusted_root", &staging), &sets);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["gates"][0]["status"], "pass");
+    let production = real("trusted_root.json");
+    let (code, json) = check(&artifact, &bundle, ("trusted_root", &production), &sets);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(findings(&json)[0].0, "signature-tlog-invalid");
+}
