@@ -200,6 +200,13 @@ fn check_chunks(path: &Path, len: u64, meta: &ParquetMetaData) -> Result<(), Loa
             match cc.compression() {
                 Compression::UNCOMPRESSED | Compression::SNAPPY | Compression::GZIP(_) => {}
                 other => {
+                    let other = match other {
+                        Compression::ZSTD(_) => "ZSTD",
+                        Compression::BROTLI(_) => "BROTLI",
+                        Compression::LZ4 => "LZ4",
+                        Compression::LZ4_RAW => "LZ4_RAW",
+                        _ => "LZO",
+                    };
                     return Err(LoadError::Unsupported(format!(
                         "Parquet column `{name}` is compressed with {other}, which this build \
                          does not read (it reads uncompressed, SNAPPY and GZIP): rewrite the \
