@@ -40,7 +40,7 @@ fn corpus() -> Vec<Vec<u8>> {
         "/../../tests/fixtures/model-scan"
     ));
     let mut files = Vec::new();
-    for class in ["malicious", "benign", "malformed", "limits"] {
+    for class in ["malicious", "benign", "malformed", "../model-scan-limits"] {
         let mut entries: Vec<_> = std::fs::read_dir(root.join(class))
             .expect("fixtures (run gen.py)")
             .filter_map(|e| e.ok())

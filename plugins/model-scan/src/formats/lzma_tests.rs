@@ -22,7 +22,7 @@ fn scan_bytes(cfg: &Config, bytes: Vec<u8>) -> (Vec<crate::scan::Hit>, u64) {
 
 #[test]
 fn xz_bomb_is_reported_from_its_index_without_decoding_it() {
-    let xz = std::fs::read(fixture("limits/zeros_16m.xz")).unwrap();
+    let xz = std::fs::read(fixture("../model-scan-limits/zeros_16m.xz")).unwrap();
     assert_eq!(xz_declared(&Blob::mem(xz.clone())), Some(16 << 20));
     let (hits, inflated) = scan_bytes(&small(), xz);
     let bomb = hits
@@ -37,11 +37,11 @@ fn xz_bomb_is_reported_from_its_index_without_decoding_it() {
 fn undeclared_bombs_stop_one_byte_past_the_limit() {
     // bzip2 and .lzma alone declare nothing; an xz without its index
     // (cut short) declares nothing either
-    let mut xz = std::fs::read(fixture("limits/zeros_16m.xz")).unwrap();
+    let mut xz = std::fs::read(fixture("../model-scan-limits/zeros_16m.xz")).unwrap();
     xz.truncate(xz.len() - 12);
     let files = [
-        std::fs::read(fixture("limits/zeros_16m.bz2")).unwrap(),
-        std::fs::read(fixture("limits/zeros_16m.lzma")).unwrap(),
+        std::fs::read(fixture("../model-scan-limits/zeros_16m.bz2")).unwrap(),
+        std::fs::read(fixture("../model-scan-limits/zeros_16m.lzma")).unwrap(),
         xz,
     ];
     for bytes in files {
@@ -136,7 +136,7 @@ fn bcj_and_delta_filtered_xz_is_decoded() {
 fn undeclared_streams_try_a_small_dictionary_first() {
     // a match 1.5 MiB back: the 1 MiB first try fails, the full
     // dictionary decodes it, and nothing of the first try is reported
-    let bytes = std::fs::read(fixture("limits/far_match.lzma")).unwrap();
+    let bytes = std::fs::read(fixture("../model-scan-limits/far_match.lzma")).unwrap();
     let (hits, inflated) = scan_bytes(&Config::default(), bytes);
     assert!(hits.iter().all(|h| h.rule == rules::UNSCANNED), "{hits:?}");
     assert_eq!(inflated, 4096 * 2 + (3 << 19));
