@@ -84,6 +84,9 @@ pub fn load(path: &Path, format: Format, label: &str, max_rows: usize) -> Result
     match format {
         Format::Csv => load_csv(reader, label, max_rows),
         Format::Jsonl => load_jsonl(reader, label, max_rows),
+        Format::Parquet if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) => {
+            Err(LoadError::Empty)
+        }
         Format::Parquet => Err(LoadError::Unreadable(
             "not a Parquet file (it does not start with the `PAR1` magic)".into(),
         )),

@@ -128,6 +128,9 @@ fn broken_and_unsupported_parquet_are_clear() {
             r.findings[0].message
         );
     }
+    // An empty file named .parquet is empty, not unreadable.
+    let r = run(json!({"format": "parquet"}), &[("dataset", "empty.csv")]);
+    assert_eq!(rules(&r), vec!["dataset-empty"]);
     let p = fixture("parquet/clean.zstd.parquet");
     let err = crate::gate::run(&Request::for_test(json!({}), &[("dataset", &p)])).unwrap_err();
     assert!(
