@@ -22,6 +22,7 @@ pub mod manifest;
 pub mod outliers;
 pub mod pq_guard;
 pub mod pq_load;
+pub mod pq_pages;
 #[cfg(test)]
 mod pq_tests;
 pub mod softmax;

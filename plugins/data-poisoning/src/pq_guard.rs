@@ -30,12 +30,24 @@ pub struct PageSizes {
     pub dictionary_values: i64,
 }
 
-struct Walker<'a> {
+/// A Thrift compact-protocol reader over one bounded buffer (also used by
+/// [`pq_pages`](crate::pq_pages) for whole page headers).
+pub(crate) struct Walker<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
+    /// A walker at the start of `buf`.
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Walker { buf, pos: 0 }
+    }
+
+    /// Bytes read so far.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
     fn byte(&mut self) -> Result<u8, String> {
         let b = *self.buf.get(self.pos).ok_or("truncated page header")?;
         self.pos += 1;
@@ -57,7 +69,8 @@ impl Walker<'_> {
         Err("varint longer than 10 bytes".into())
     }
 
-    fn zigzag(&mut self) -> Result<i64, String> {
+    /// A zigzag varint (Thrift i16/i32/i64).
+    pub(crate) fn zigzag(&mut self) -> Result<i64, String> {
         let v = self.varint()?;
         Ok((v >> 1) as i64 ^ -((v & 1) as i64))
     }
@@ -122,7 +135,7 @@ impl Walker<'_> {
 
     /// Walk a struct's fields; `on_field(self, id, type)` returns true when it
     /// consumed the value itself.
-    fn walk_struct(
+    pub(crate) fn walk_struct(
         &mut self,
         depth: u32,
         mut on_field: impl FnMut(&mut Self, i16, u8) -> Result<bool, String>,

@@ -13,9 +13,10 @@
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use parquet::basic::{Compression, ConvertedType, LogicalType, Type as Physical};
-use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
+use parquet::column::reader::{ColumnReader, ColumnReaderImpl, get_column_reader};
 use parquet::data_type::{ByteArray, DataType};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
@@ -24,6 +25,7 @@ use parquet::file::serialized_reader::SerializedFileReader;
 
 use crate::load::{LoadError, MAX_COLUMNS, unique_names};
 use crate::pq_guard;
+use crate::pq_pages::{Padded, ZstdPages};
 use crate::table::{Table, TableBuilder};
 
 /// Rows decoded per column before they are handed to the builder.
@@ -198,10 +200,12 @@ fn check_chunks(path: &Path, len: u64, meta: &ParquetMetaData) -> Result<(), Loa
         for cc in rg.columns() {
             let name = cc.column_path().string();
             match cc.compression() {
-                Compression::UNCOMPRESSED | Compression::SNAPPY | Compression::GZIP(_) => {}
+                Compression::UNCOMPRESSED
+                | Compression::SNAPPY
+                | Compression::GZIP(_)
+                | Compression::ZSTD(_) => {}
                 other => {
                     let other = match other {
-                        Compression::ZSTD(_) => "ZSTD",
                         Compression::BROTLI(_) => "BROTLI",
                         Compression::LZ4 => "LZ4",
                         Compression::LZ4_RAW => "LZ4_RAW",
@@ -209,12 +213,19 @@ fn check_chunks(path: &Path, len: u64, meta: &ParquetMetaData) -> Result<(), Loa
                     };
                     return Err(LoadError::Unsupported(format!(
                         "Parquet column `{name}` is compressed with {other}, which this build \
-                         does not read (it reads uncompressed, SNAPPY and GZIP): rewrite the \
-                         file with one of those (pyarrow: compression=\"snappy\")"
+                         does not read (it reads uncompressed, SNAPPY, GZIP and ZSTD): rewrite \
+                         the file with one of those (pyarrow: compression=\"zstd\")"
                     )));
                 }
             }
-            let (start, size) = cc.byte_range();
+            // Not `byte_range()`: it panics on negative offsets.
+            let start = cc.dictionary_page_offset().unwrap_or(cc.data_page_offset());
+            let (Ok(start), Ok(size)) = (u64::try_from(start), u64::try_from(cc.compressed_size()))
+            else {
+                return Err(unreadable(format!(
+                    "column `{name}`: negative chunk offset or size"
+                )));
+            };
             if size > MAX_CHUNK || start.checked_add(size).is_none_or(|e| e > len) {
                 return Err(unreadable(format!(
                     "column `{name}`: chunk of {size} bytes at {start} is outside the file \
@@ -272,8 +283,24 @@ pub fn load_parquet(path: &Path, label: &str, max_rows: usize) -> Result<Table, 
                 0
             };
             let flba = d.physical_type() == Physical::FIXED_LEN_BYTE_ARRAY;
+            let cc = rg.metadata().column(i);
+            let reader = if matches!(cc.compression(), Compression::ZSTD(_)) {
+                // The crate's own ZSTD codec is the C library: pages come
+                // from our reader, decompressed by ruzstd.
+                let (start, size) = cc.byte_range();
+                let chunks = Arc::new(PathChunks {
+                    path: path.to_path_buf(),
+                    len,
+                });
+                let name = d.path().string();
+                let pages = ZstdPages::new(chunks, d.physical_type(), start, size, &name);
+                get_column_reader(d.clone(), Box::new(pages))
+            } else {
+                let pages = rg.get_column_page_reader(i).map_err(unreadable)?;
+                get_column_reader(d.clone(), Box::new(Padded::new(pages, d.physical_type())))
+            };
             cols.push(Col {
-                reader: rg.get_column_reader(i).map_err(unreadable)?,
+                reader,
                 max_def: d.max_def_level(),
                 divisor: 10f64.powi(scale),
                 decimal: decimal && flba,

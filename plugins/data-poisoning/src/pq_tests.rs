@@ -31,20 +31,20 @@ fn comparable(r: &GateResult) -> Vec<String> {
     out
 }
 
+/// The Parquet copies of a CSV fixture: SNAPPY, and ZSTD with data pages v1
+/// and v2 (dictionary-encoded, several pages per chunk).
+fn copies(name: &str) -> [String; 3] {
+    [
+        format!("parquet/{name}.parquet"),
+        format!("parquet/zstd/{name}.parquet"),
+        format!("parquet/zstd/{name}.v2.parquet"),
+    ]
+}
+
 #[test]
 fn parquet_and_csv_versions_give_identical_findings() {
     for name in ["clean", "label_flip", "outlier", "backdoor", "duplicate"] {
         let csv = run(json!({}), &[("dataset", &format!("{name}.csv"))]);
-        let pq = run(
-            json!({}),
-            &[("dataset", &format!("parquet/{name}.parquet"))],
-        );
-        assert!(
-            !rules(&pq).contains(&"dataset-unreadable"),
-            "{name}: {:?}",
-            pq.findings
-        );
-        assert_eq!(comparable(&csv), comparable(&pq), "{name}");
         let flagged = csv
             .findings
             .iter()
@@ -53,20 +53,29 @@ fn parquet_and_csv_versions_give_identical_findings() {
             name == "clean" || flagged.count() > 0,
             "{name}: nothing to compare"
         );
+        for file in copies(name) {
+            let pq = run(json!({}), &[("dataset", &file)]);
+            assert!(
+                !rules(&pq).contains(&"dataset-unreadable"),
+                "{file}: {:?}",
+                pq.findings
+            );
+            assert_eq!(comparable(&csv), comparable(&pq), "{file}");
+        }
     }
     let csv = run(
         json!({}),
         &[("dataset", "shifted.csv"), ("baseline", "baseline.csv")],
     );
-    let pq = run(
-        json!({}),
-        &[
-            ("dataset", "parquet/shifted.parquet"),
-            ("baseline", "parquet/baseline.parquet"),
-        ],
-    );
-    assert!(rules(&pq).contains(&"class-shift"), "{:?}", rules(&pq));
-    assert_eq!(comparable(&csv), comparable(&pq));
+    for (data, base) in copies("shifted").iter().zip(copies("baseline").iter()) {
+        let pq = run(json!({}), &[("dataset", data), ("baseline", base)]);
+        assert!(
+            rules(&pq).contains(&"class-shift"),
+            "{data}: {:?}",
+            rules(&pq)
+        );
+        assert_eq!(comparable(&csv), comparable(&pq), "{data}");
+    }
 }
 
 #[test]
@@ -131,14 +140,20 @@ fn broken_and_unsupported_parquet_are_clear() {
     // An empty file named .parquet is empty, not unreadable.
     let r = run(json!({"format": "parquet"}), &[("dataset", "empty.csv")]);
     assert_eq!(rules(&r), vec!["dataset-empty"]);
-    let p = fixture("parquet/clean.zstd.parquet");
-    let err = crate::gate::run(&Request::for_test(json!({}), &[("dataset", &p)])).unwrap_err();
-    assert!(
-        err.message
-            .contains("compressed with ZSTD, which this build does not read"),
-        "{}",
-        err.message
-    );
+    for (file, codec) in [
+        ("parquet/clean.lz4.parquet", "LZ4_RAW"),
+        ("parquet/clean.brotli.parquet", "BROTLI"),
+    ] {
+        let p = fixture(file);
+        let err = crate::gate::run(&Request::for_test(json!({}), &[("dataset", &p)])).unwrap_err();
+        assert!(
+            err.message.contains(&format!(
+                "compressed with {codec}, which this build does not read"
+            )),
+            "{file}: {}",
+            err.message
+        );
+    }
 }
 
 /// Load a damaged copy; any outcome but a panic is fine.
@@ -152,19 +167,28 @@ fn load_bytes(bytes: &[u8], tag: &str) -> Result<usize, LoadError> {
 
 #[test]
 fn truncated_and_bit_flipped_files_never_panic() {
-    let data = std::fs::read(fixture("parquet/clean.gzip.parquet")).unwrap();
-    for cut in (8..data.len()).step_by(173) {
-        assert!(load_bytes(&data[..cut], "cut").is_err(), "cut at {cut}");
-    }
-    // Deterministic corruption of single bytes all over the file.
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    for i in 0..400 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let mut bad = data.clone();
-        let at = (state % data.len() as u64) as usize;
-        bad[at] ^= 1 << (i % 8);
-        let _ = load_bytes(&bad, "flip");
+    for file in [
+        "parquet/clean.gzip.parquet",
+        "parquet/zstd/clean.parquet",
+        "parquet/typed.zstd.v2.parquet",
+    ] {
+        let data = std::fs::read(fixture(file)).unwrap();
+        for cut in (8..data.len()).step_by(173) {
+            assert!(
+                load_bytes(&data[..cut], "cut").is_err(),
+                "{file}: cut at {cut}"
+            );
+        }
+        // Deterministic corruption of single bytes all over the file.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..400 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut bad = data.clone();
+            let at = (state % data.len() as u64) as usize;
+            bad[at] ^= 1 << (i % 8);
+            let _ = load_bytes(&bad, "flip");
+        }
     }
 }
