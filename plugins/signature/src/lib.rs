@@ -17,6 +17,7 @@ pub mod rekor_body;
 pub mod rules;
 pub mod scan;
 pub mod sct;
+pub mod sigalg;
 #[cfg(not(target_family = "wasm"))]
 pub mod sign;
 pub mod statement;

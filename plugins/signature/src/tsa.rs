@@ -3,19 +3,20 @@
 //! the trusted root's `timestampAuthorities`: the token's message imprint is
 //! the hash of the bundle's signature; the CMS SignedData (RFC 5652) carries
 //! a TSTInfo, signed attributes binding its content type and digest, and an
-//! ECDSA signature by a certificate with the timeStamping extended key usage
-//! that is (or is issued by) a certificate of a timestamp authority, valid at
-//! the token's `genTime`, which must fall in the authority's validity window.
+//! ECDSA or RSA (PKCS#1 v1.5 / PSS, at least 2048 bits; see [`crate::sigalg`])
+//! signature by a certificate with the timeStamping extended key usage that
+//! is (or is issued by) a certificate of a timestamp authority, valid at the
+//! token's `genTime`, which must fall in the authority's validity window. The
+//! signer is named by issuerAndSerialNumber or by subjectKeyIdentifier.
 //!
 //! The DER is walked by hand (a few TLV reads over bounded slices), so a
 //! hostile token can only fail to parse, never allocate or panic.
 
-use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use x509_cert::Certificate;
 use x509_cert::der::{Decode, Encode};
-use x509_cert::ext::pkix::ExtendedKeyUsage;
+use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectKeyIdentifier};
 
-use crate::keys::PublicKey;
+use crate::sigalg::{self, digest};
 use crate::trusted_root::{Authority, rfc3339};
 use crate::x509;
 
@@ -25,13 +26,6 @@ const OID_TST_INFO: &[u8] = &[
 ];
 const OID_CONTENT_TYPE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03];
 const OID_MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
-const OID_SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
-const OID_SHA384: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02];
-const OID_SHA512: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03];
-const OID_ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
-const OID_ECDSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03];
-const OID_ECDSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04];
-const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 /// id-kp-timeStamping (1.3.6.1.5.5.7.3.8).
 const KP_TIME_STAMPING: x509_cert::der::oid::ObjectIdentifier =
     x509_cert::der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
@@ -95,19 +89,30 @@ fn expect<'a>(t: Option<&Tlv<'a>>, tag: u8, what: &str) -> Result<Tlv<'a>, Strin
     }
 }
 
-fn digest(alg_oid: &[u8], data: &[u8]) -> Option<Vec<u8>> {
-    Some(match alg_oid {
-        OID_SHA256 => Sha256::digest(data).to_vec(),
-        OID_SHA384 => Sha384::digest(data).to_vec(),
-        OID_SHA512 => Sha512::digest(data).to_vec(),
-        _ => return None,
-    })
-}
-
 /// The OID content of an AlgorithmIdentifier SEQUENCE.
 fn alg_oid<'a>(alg: &Tlv<'a>) -> Result<&'a [u8], String> {
+    match alg_params(alg)? {
+        (oid, None | Some([0x05, 0x00])) => Ok(oid),
+        _ => Err("the timestamp token is malformed (hash algorithm parameters)".into()),
+    }
+}
+
+/// The OID content and the parameters element (DER) of an AlgorithmIdentifier.
+fn alg_params<'a>(alg: &Tlv<'a>) -> Result<(&'a [u8], Option<&'a [u8]>), String> {
     let parts = children(alg.content).ok_or("bad algorithm identifier")?;
-    Ok(expect(parts.first(), 0x06, "algorithm OID")?.content)
+    let oid = expect(parts.first(), 0x06, "algorithm OID")?.content;
+    if parts.len() > 2 {
+        return Err("the timestamp token is malformed (algorithm identifier)".into());
+    }
+    Ok((oid, parts.get(1).map(|p| p.whole)))
+}
+
+/// How a SignerInfo names its certificate (RFC 5652 SignerIdentifier).
+enum Sid<'a> {
+    /// issuerAndSerialNumber: issuer Name DER and serial content.
+    IssuerSerial(&'a [u8], &'a [u8]),
+    /// subjectKeyIdentifier ([0] IMPLICIT OCTET STRING).
+    KeyId(&'a [u8]),
 }
 
 /// `YYYYMMDDHHMMSS[.f]Z` to unix seconds.
@@ -132,17 +137,19 @@ fn generalized_time(t: &[u8]) -> Option<u64> {
 struct Token<'a> {
     tst_info: &'a [u8],
     certs: Vec<Certificate>,
-    /// issuerAndSerialNumber: issuer Name DER and serial content.
-    sid: (&'a [u8], &'a [u8]),
+    sid: Sid<'a>,
     digest_alg: &'a [u8],
     signed_attrs: Tlv<'a>,
-    sig_alg: &'a [u8],
+    /// Signature algorithm OID content and parameters DER.
+    sig_alg: (&'a [u8], Option<&'a [u8]>),
     signature: &'a [u8],
 }
 
 /// Parse a TimeStampResp (status granted) or a bare ContentInfo token.
 fn parse(der: &[u8]) -> Result<Token<'_>, String> {
-    let (outer, _) = read(der).ok_or("the timestamp is not DER")?;
+    let (outer, _) = read(der)
+        .filter(|(t, _)| t.tag == 0x30)
+        .ok_or("the timestamp is not DER")?;
     let parts = children(outer.content).ok_or("the timestamp is not DER")?;
     let content_info = match parts.first() {
         // TimeStampResp { status PKIStatusInfo, timeStampToken }
@@ -161,8 +168,19 @@ fn parse(der: &[u8]) -> Result<Token<'_>, String> {
         return Err("the timestamp token is not CMS SignedData".into());
     }
     let explicit = expect(content_info.get(1), 0xa0, "content")?;
-    let (sd, _) = read(explicit.content).ok_or("bad SignedData")?;
+    let (sd, _) = read(explicit.content)
+        .filter(|(t, _)| t.tag == 0x30)
+        .ok_or("bad SignedData")?;
     let sd = children(sd.content).ok_or("bad SignedData")?;
+    // RFC 5652 says 3 for a TSTInfo; real TSAs (GitHub's, Go pkcs7) write 1.
+    if !matches!(
+        expect(sd.first(), 0x02, "SignedData version")?.content,
+        [1..=5]
+    ) {
+        return Err("the timestamp token is malformed (SignedData version)".into());
+    }
+    let digest_algs = children(expect(sd.get(1), 0x31, "digestAlgorithms")?.content)
+        .ok_or("bad digestAlgorithms")?;
     let encap = children(expect(sd.get(2), 0x30, "encapContentInfo")?.content)
         .ok_or("bad encapContentInfo")?;
     if expect(encap.first(), 0x06, "eContentType")?.content != OID_TST_INFO {
@@ -194,25 +212,39 @@ fn parse(der: &[u8]) -> Result<Token<'_>, String> {
         ));
     }
     let si = children(expect(infos.first(), 0x30, "signerInfo")?.content).ok_or("signerInfo")?;
-    let sid = children(
-        expect(
-            si.get(1),
-            0x30,
-            "sid (only issuerAndSerialNumber is supported)",
-        )?
-        .content,
-    )
-    .ok_or("sid")?;
-    let issuer = expect(sid.first(), 0x30, "sid issuer")?.whole;
-    let serial = expect(sid.get(1), 0x02, "sid serial")?.content;
+    let sid = match si.get(1) {
+        Some(t) if t.tag == 0x30 => {
+            let sid = children(t.content).ok_or("sid")?;
+            let issuer = expect(sid.first(), 0x30, "sid issuer")?.whole;
+            let serial = expect(sid.get(1), 0x02, "sid serial")?.content;
+            Sid::IssuerSerial(issuer, serial)
+        }
+        Some(t) if t.tag == 0x80 => Sid::KeyId(t.content),
+        _ => {
+            return Err("the timestamp token is malformed (sid: neither issuerAndSerialNumber nor subjectKeyIdentifier)".into());
+        }
+    };
+    // RFC 5652: version 1 with issuerAndSerialNumber, 3 with a key identifier.
+    let version = expect(si.first(), 0x02, "signerInfo version")?.content;
+    if version != [if matches!(sid, Sid::KeyId(_)) { 3 } else { 1 }] {
+        return Err("the timestamp token is malformed (signerInfo version)".into());
+    }
     let digest_alg = alg_oid(&expect(si.get(2), 0x30, "digestAlgorithm")?)?;
+    if !digest_algs
+        .iter()
+        .any(|a| a.tag == 0x30 && alg_oid(a).is_ok_and(|o| o == digest_alg))
+    {
+        return Err(
+            "the timestamp token is malformed (digestAlgorithms lacks the signer's)".into(),
+        );
+    }
     let signed_attrs = expect(si.get(3), 0xa0, "signedAttrs")?;
-    let sig_alg = alg_oid(&expect(si.get(4), 0x30, "signatureAlgorithm")?)?;
+    let sig_alg = alg_params(&expect(si.get(4), 0x30, "signatureAlgorithm")?)?;
     let signature = expect(si.get(5), 0x04, "signature")?.content;
     Ok(Token {
         tst_info,
         certs,
-        sid: (issuer, serial),
+        sid,
         digest_alg,
         signed_attrs,
         sig_alg,
@@ -280,21 +312,50 @@ pub fn verify(der: &[u8], signatures: &[Vec<u8>], tsas: &[Authority]) -> Result<
         return Err("the timestamp is not over this bundle's signature".into());
     }
     check_attrs(&tok)?;
-    // The signer: the token certificate or trusted TSA certificate named by
-    // issuerAndSerialNumber.
+    // The signer: a token certificate or trusted TSA certificate named by the
+    // sid. A key identifier may match several certificates of one key: the
+    // token verifies if one of them passes every check.
     let mut candidates = tok.certs.clone();
     for a in tsas {
         for d in &a.certs {
             candidates.push(Certificate::from_der(d).map_err(|e| e.to_string())?);
         }
     }
-    let signer = candidates
-        .iter()
-        .find(|c| {
-            c.tbs_certificate.issuer.to_der().ok().as_deref() == Some(tok.sid.0)
-                && c.tbs_certificate.serial_number.as_bytes() == tok.sid.1
-        })
-        .ok_or("the timestamp's signing certificate is not available")?;
+    let mut first_err = None;
+    for signer in candidates.iter().filter(|c| names(&tok.sid, c)) {
+        match check_signer(&tok, signer, time, tsas) {
+            Ok(()) => return Ok(time),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_err.unwrap_or_else(|| {
+        "the timestamp's signing certificate is not available (not in the token or the trusted root)"
+            .into()
+    }))
+}
+
+/// Whether the SignerIdentifier names certificate `c`.
+fn names(sid: &Sid, c: &Certificate) -> bool {
+    match sid {
+        Sid::IssuerSerial(issuer, serial) => {
+            c.tbs_certificate.issuer.to_der().ok().as_deref() == Some(*issuer)
+                && c.tbs_certificate.serial_number.as_bytes() == *serial
+        }
+        Sid::KeyId(id) => matches!(c.tbs_certificate.get::<SubjectKeyIdentifier>(),
+            Ok(Some((_, ski))) if ski.0.as_bytes() == *id),
+    }
+}
+
+/// Every check of the signing certificate `signer` at the token's `time`:
+/// timeStamping EKU, trusted by an authority, valid, and its signature.
+fn check_signer(
+    tok: &Token,
+    signer: &Certificate,
+    time: u64,
+    tsas: &[Authority],
+) -> Result<(), String> {
     if !has_time_stamping_eku(signer) {
         return Err("the timestamp's signing certificate lacks the timeStamping key usage".into());
     }
@@ -332,49 +393,24 @@ pub fn verify(der: &[u8], signatures: &[Vec<u8>], tsas: &[Authority]) -> Result<
     // The signature is over the DER signed attributes as a SET (tag 0x31).
     let mut attrs = tok.signed_attrs.whole.to_vec();
     attrs[0] = 0x31;
-    let hash_alg = match tok.sig_alg {
-        OID_ECDSA_SHA256 => OID_SHA256,
-        OID_ECDSA_SHA384 => OID_SHA384,
-        OID_ECDSA_SHA512 => OID_SHA512,
-        OID_EC_PUBLIC_KEY => tok.digest_alg,
-        _ => return Err("the timestamp's signature algorithm is not ECDSA with SHA-2".into()),
-    };
-    let prehash = digest(hash_alg, &attrs).ok_or("unsupported digest algorithm")?;
     let key_der = signer
         .tbs_certificate
         .subject_public_key_info
         .to_der()
         .map_err(|e| e.to_string())?;
-    let key = PublicKey::from_spki_der(&key_der)?;
-    if !key.verify_prehash(&prehash, tok.signature) {
-        return Err("the timestamp authority's signature does not verify".into());
-    }
-    Ok(time)
+    let (oid, params) = tok.sig_alg;
+    sigalg::verify(
+        &key_der,
+        oid,
+        params,
+        Some(tok.digest_alg),
+        &attrs,
+        tok.signature,
+    )
+    .map_err(|e| format!("the timestamp authority's signature does not verify: {e}"))?;
+    Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn der_reader_rejects_truncation_and_indefinite_lengths() {
-        assert!(read(&[0x30, 0x03, 0x02, 0x01]).is_none());
-        assert!(read(&[0x30, 0x80, 0x00, 0x00]).is_none());
-        assert!(read(&[0x30, 0x85, 1, 1, 1, 1, 1]).is_none());
-        let (t, rest) = read(&[0x04, 0x01, 0xaa, 0x05]).unwrap();
-        assert_eq!((t.tag, t.content, rest), (0x04, &[0xaa][..], &[0x05][..]));
-        assert!(verify(&[0x30, 0x00], &[], &[]).is_err());
-        assert!(verify(b"not der", &[], &[]).is_err());
-    }
-
-    #[test]
-    fn generalized_times() {
-        assert_eq!(generalized_time(b"20250609115738Z"), Some(1_749_470_258));
-        assert_eq!(
-            generalized_time(b"20250609115738.123Z"),
-            Some(1_749_470_258)
-        );
-        assert_eq!(generalized_time(b"2025060911573Z"), None);
-        assert_eq!(generalized_time(b"20250609115738+0100"), None);
-    }
-}
+#[path = "tsa_tests.rs"]
+mod tests;

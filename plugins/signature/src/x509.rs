@@ -2,25 +2,24 @@
 //! keyless mode): leaf → intermediates → a self-signed trust anchor from the
 //! given pool, every certificate valid at the verification time, issuers
 //! marked CA with keyCertSign and within their path length, and a leaf with
-//! digitalSignature and the code-signing extended key usage. ECDSA only.
+//! digitalSignature and the code-signing extended key usage. Issuers sign
+//! with ECDSA or RSA (2048-8192 bits, see [`crate::sigalg`]); signing (leaf)
+//! keys are ECDSA.
 //!
 //! Stricter than model_signing, which checks validity at the leaf's own
 //! notBefore (so an expired certificate passes) and accepts either
 //! digitalSignature or codeSigning.
 
-use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use x509_cert::Certificate;
 use x509_cert::der::{Decode, Encode, oid::ObjectIdentifier};
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
 
 use crate::keys::PublicKey;
 use crate::rules;
+use crate::sigalg;
 
 /// id-kp-codeSigning.
 pub const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
 /// Longest chain followed.
 const MAX_CHAIN: usize = 8;
 
@@ -68,30 +67,33 @@ fn subject(c: &Certificate) -> String {
     c.tbs_certificate.subject.to_string()
 }
 
-/// Whether `issuer` signed `cert` (ECDSA with SHA-256/384/512).
+/// Whether `issuer` signed `cert` (ECDSA with SHA-256/384/512, or RSA with
+/// SHA-2 as [`crate::sigalg`] accepts it). Err: the check could not be made.
 fn signed_by(cert: &Certificate, issuer: &Certificate) -> Result<bool, String> {
     let key_der = issuer
         .tbs_certificate
         .subject_public_key_info
         .to_der()
         .map_err(|e| e.to_string())?;
-    let key = PublicKey::from_spki_der(&key_der)?;
     let tbs = cert.tbs_certificate.to_der().map_err(|e| e.to_string())?;
-    let oid = cert.signature_algorithm.oid;
-    let digest = if oid == ECDSA_SHA256 {
-        Sha256::digest(&tbs).to_vec()
-    } else if oid == ECDSA_SHA384 {
-        Sha384::digest(&tbs).to_vec()
-    } else if oid == ECDSA_SHA512 {
-        Sha512::digest(&tbs).to_vec()
-    } else {
-        return Err(format!("signature algorithm {oid} is not ECDSA with SHA-2"));
+    let alg = &cert.signature_algorithm;
+    let params = match &alg.parameters {
+        Some(p) => Some(p.to_der().map_err(|e| e.to_string())?),
+        None => None,
     };
     let sig = cert
         .signature
         .as_bytes()
         .ok_or("signature bit string is not byte-aligned")?;
-    Ok(key.verify_prehash(&digest, sig))
+    Ok(sigalg::verify(
+        &key_der,
+        alg.oid.as_bytes(),
+        params.as_deref(),
+        None,
+        &tbs,
+        sig,
+    )
+    .is_ok())
 }
 
 fn check_time(c: &Certificate, time: u64) -> Result<(), ChainError> {
