@@ -22,9 +22,11 @@ pub mod manifest;
 pub mod outliers;
 pub mod pq_guard;
 pub mod pq_load;
+pub mod pq_pad;
 pub mod pq_pages;
 #[cfg(test)]
 mod pq_tests;
+pub mod pq_zstd;
 pub mod softmax;
 pub mod stats;
 pub mod table;

@@ -25,7 +25,8 @@ use parquet::file::serialized_reader::SerializedFileReader;
 
 use crate::load::{LoadError, MAX_COLUMNS, unique_names};
 use crate::pq_guard;
-use crate::pq_pages::{Padded, ZstdPages};
+use crate::pq_pad::Padded;
+use crate::pq_pages::ZstdPages;
 use crate::table::{Table, TableBuilder};
 
 /// Rows decoded per column before they are handed to the builder.

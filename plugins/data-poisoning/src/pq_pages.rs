@@ -9,29 +9,22 @@
 //! keep their repetition and definition levels uncompressed before the
 //! compressed values; those bytes are copied as they are.
 
-use std::io::{self, Write};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use parquet::basic::{Encoding, Type as Physical};
 use parquet::column::page::{Page, PageMetadata, PageReader};
-use parquet::errors::{ParquetError, Result};
+use parquet::errors::Result;
 use parquet::file::reader::ChunkReader;
-use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
-use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
 
 use crate::pq_guard::{MAX_HEADER, MAX_PAGE, Walker};
+use crate::pq_pad::pad;
+use crate::pq_zstd::{err, unzstd};
 
 const DATA_PAGE: i32 = 0;
 const INDEX_PAGE: i32 = 1;
 const DICTIONARY_PAGE: i32 = 2;
 const DATA_PAGE_V2: i32 = 3;
-/// Most bytes a zstd stream can expand to per input byte (a 4-byte RLE
-/// block gives at most 128 KiB).
-const EXPANSION: u64 = 32 << 10;
-/// Smallest window cap: libzstd's streaming default at level 19 (`windowLog`
-/// 23), for writers that do not pledge the page size.
-const MIN_WINDOW: u64 = 8 << 20;
 
 /// One page header: every field the column reader needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -134,10 +127,6 @@ pub fn parse_header(buf: &[u8]) -> std::result::Result<Header, String> {
     Ok(h)
 }
 
-fn err(e: impl std::fmt::Display) -> ParquetError {
-    ParquetError::General(e.to_string())
-}
-
 /// The crate's [`Encoding`] for a Thrift encoding number.
 fn encoding(v: i32) -> Result<Encoding> {
     const NAMES: [&str; 11] = [
@@ -157,82 +146,6 @@ fn encoding(v: i32) -> Result<Encoding> {
         Some(name) if !name.is_empty() => name.parse(),
         _ => Err(err(format!("unknown encoding {v}"))),
     }
-}
-
-/// A writer that refuses to grow `out` past `limit` bytes.
-struct Bounded<'a> {
-    out: &'a mut Vec<u8>,
-    limit: usize,
-}
-
-impl Write for Bounded<'_> {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        if self.out.len().saturating_add(b.len()) > self.limit {
-            return Err(io::Error::other(
-                "ZSTD page decompresses to more than its header claims",
-            ));
-        }
-        self.out.extend_from_slice(b);
-        Ok(b.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Append the decompressed zstd frames of `src` to `out`; they must give
-/// exactly `want` bytes. Nothing is allocated beyond what the frames really
-/// decode to (at most `want`) and a window of at most
-/// `max(2 * want, 8 MiB)`, capped at [`MAX_PAGE`].
-pub fn unzstd(mut src: &[u8], want: usize, out: &mut Vec<u8>) -> Result<()> {
-    if want == 0 && src.is_empty() {
-        return Ok(()); // a page of nulls only
-    }
-    let compressed = src.len() as u64;
-    if want as u64 > MAX_PAGE || want as u64 > compressed.saturating_mul(EXPANSION) {
-        return Err(err(format!(
-            "a ZSTD page of {compressed} bytes cannot hold the {want} bytes its header claims"
-        )));
-    }
-    let limit = out.len() + want;
-    let mut dec = FrameDecoder::new();
-    dec.set_max_window_size((want as u64).saturating_mul(2).clamp(MIN_WINDOW, MAX_PAGE));
-    let mut sink = Bounded { out, limit };
-    let zstd = |e: FrameDecoderError| err(format!("ZSTD page: {e}"));
-    while !src.is_empty() {
-        match dec.reset(&mut src) {
-            Ok(()) => {}
-            Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame {
-                length,
-                ..
-            })) => {
-                let n = usize::try_from(length).unwrap_or(usize::MAX);
-                src = src
-                    .get(n..)
-                    .ok_or_else(|| err("ZSTD skippable frame overruns"))?;
-                continue;
-            }
-            Err(e) => return Err(zstd(e)),
-        }
-        while !dec.is_finished() {
-            let before = src.len();
-            dec.decode_blocks(&mut src, BlockDecodingStrategy::UptoBytes(1 << 17))
-                .map_err(zstd)?;
-            dec.collect_to_writer(&mut sink).map_err(err)?;
-            if src.len() == before && !dec.is_finished() {
-                return Err(err("ZSTD page is truncated"));
-            }
-        }
-        dec.collect_to_writer(&mut sink).map_err(err)?;
-    }
-    if sink.out.len() != limit {
-        return Err(err(format!(
-            "ZSTD page decompresses to {} bytes, not the {want} its header claims",
-            sink.out.len() + want - limit
-        )));
-    }
-    Ok(())
 }
 
 /// Turn one ZSTD page (header and compressed body) into an uncompressed page.
@@ -300,121 +213,6 @@ pub fn decode(h: &Header, body: Bytes) -> Result<Page> {
             })
         }
         other => Err(err(format!("unknown page type {other}"))),
-    }
-}
-
-/// Length prefix appended after PLAIN BYTE_ARRAY values (see [`pad`]).
-const PAD: [u8; 4] = 0x7fff_ffffu32.to_le_bytes();
-
-/// Append a length prefix that overruns any page after the values of a
-/// PLAIN BYTE_ARRAY page (data or dictionary).
-///
-/// The crate (60.1) reads each value's 4-byte length without checking that
-/// 4 bytes are left, so a page (or dictionary) that claims more values than
-/// it holds panics it. With this prefix after the real values, such a read
-/// finds a length of 2 GiB instead and returns the crate's own "not enough
-/// bytes" error; real reads never reach it. (2^31 - 1 plus a page offset
-/// below 256 MiB cannot overflow a 32-bit `usize`.)
-pub fn pad(page: Page, physical: Physical) -> Page {
-    if physical != Physical::BYTE_ARRAY {
-        return page;
-    }
-    let plain = |e: &Encoding| matches!(e, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY);
-    let padded = |buf: &Bytes| {
-        let mut v = Vec::with_capacity(buf.len() + PAD.len());
-        v.extend_from_slice(buf);
-        v.extend_from_slice(&PAD);
-        Bytes::from(v)
-    };
-    match page {
-        Page::DictionaryPage {
-            buf,
-            num_values,
-            encoding,
-            is_sorted,
-        } if plain(&encoding) => Page::DictionaryPage {
-            buf: padded(&buf),
-            num_values,
-            encoding,
-            is_sorted,
-        },
-        Page::DataPage {
-            buf,
-            num_values,
-            encoding,
-            def_level_encoding,
-            rep_level_encoding,
-            statistics,
-        } if plain(&encoding) => Page::DataPage {
-            buf: padded(&buf),
-            num_values,
-            encoding,
-            def_level_encoding,
-            rep_level_encoding,
-            statistics,
-        },
-        Page::DataPageV2 {
-            buf,
-            num_values,
-            encoding,
-            num_nulls,
-            num_rows,
-            def_levels_byte_len,
-            rep_levels_byte_len,
-            is_compressed,
-            statistics,
-        } if plain(&encoding) => Page::DataPageV2 {
-            buf: padded(&buf),
-            num_values,
-            encoding,
-            num_nulls,
-            num_rows,
-            def_levels_byte_len,
-            rep_levels_byte_len,
-            is_compressed,
-            statistics,
-        },
-        other => other,
-    }
-}
-
-/// The crate's own page reader (uncompressed, SNAPPY, GZIP), with PLAIN
-/// BYTE_ARRAY pages [padded](pad).
-pub struct Padded {
-    inner: Box<dyn PageReader>,
-    physical: Physical,
-}
-
-impl Padded {
-    /// Wrap `inner`, the pages of a column of type `physical`.
-    pub fn new(inner: Box<dyn PageReader>, physical: Physical) -> Self {
-        Padded { inner, physical }
-    }
-}
-
-impl Iterator for Padded {
-    type Item = Result<Page>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.get_next_page().transpose()
-    }
-}
-
-impl PageReader for Padded {
-    fn get_next_page(&mut self) -> Result<Option<Page>> {
-        Ok(self.inner.get_next_page()?.map(|p| pad(p, self.physical)))
-    }
-
-    fn peek_next_page(&mut self) -> Result<Option<PageMetadata>> {
-        self.inner.peek_next_page()
-    }
-
-    fn skip_next_page(&mut self) -> Result<()> {
-        self.inner.skip_next_page()
-    }
-
-    fn at_record_boundary(&mut self) -> Result<bool> {
-        self.inner.at_record_boundary()
     }
 }
 

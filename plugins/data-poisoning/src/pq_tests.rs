@@ -126,6 +126,50 @@ fn gzip_float32_ints_dictionary_text_and_nulls_load_like_the_csv() {
     assert_eq!(capped.rows, 70);
 }
 
+/// Two tables hold the same cells (NaN equal to NaN).
+fn assert_same_table(a: &crate::table::Table, b: &crate::table::Table, what: &str) {
+    assert_eq!(
+        (a.rows, a.columns.len()),
+        (b.rows, b.columns.len()),
+        "{what}"
+    );
+    for (x, y) in a.columns.iter().zip(&b.columns) {
+        let bits =
+            |c: &crate::table::Column| c.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!((&x.name, x.kind), (&y.name, y.kind), "{what}");
+        assert_eq!(bits(x), bits(y), "{what}: {}", x.name);
+        assert_eq!(
+            (&x.codes, &x.dictionary),
+            (&y.codes, &y.dictionary),
+            "{what}: {}",
+            x.name
+        );
+        assert_eq!(
+            (x.missing, x.non_finite, x.invalid),
+            (y.missing, y.non_finite, y.invalid)
+        );
+    }
+}
+
+#[test]
+fn zstd_v2_and_plain_pages_with_nulls_load_like_the_gzip_file() {
+    let gzip = load_parquet(&fixture("parquet/clean.gzip.parquet"), "label", usize::MAX).unwrap();
+    assert!(
+        gzip.column("colour").unwrap().missing > 0,
+        "nulls to compare"
+    );
+    for file in [
+        "parquet/typed.zstd.v2.parquet",
+        "parquet/typed.zstd.plain.parquet",
+    ] {
+        let zstd = load_parquet(&fixture(file), "label", usize::MAX).unwrap();
+        assert_same_table(&gzip, &zstd, file);
+    }
+    let snappy = load_parquet(&fixture("parquet/clean.parquet"), "label", usize::MAX).unwrap();
+    let zstd = load_parquet(&fixture("parquet/clean.zstd.parquet"), "label", usize::MAX).unwrap();
+    assert_same_table(&snappy, &zstd, "pyarrow defaults");
+}
+
 #[test]
 fn broken_and_unsupported_parquet_are_clear() {
     for file in ["parquet/truncated.parquet", "parquet/garbage.parquet"] {
