@@ -221,3 +221,67 @@ fn wrong_root_or_time_fails() {
         rules::CERT_EXPIRED
     );
 }
+
+fn rsa_tsa_bundle(name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(fx("tsa-rsa").join(name)).unwrap()).unwrap()
+}
+
+fn with_token(b: &Value, token: &[u8]) -> Value {
+    use base64::Engine as _;
+    let mut b = b.clone();
+    b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]["signedTimestamp"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(token));
+    b
+}
+
+#[test]
+fn rfc3161_timestamp_from_an_rsa_tsa_verifies_end_to_end() {
+    // tests/fixtures/signature/gen_tsa_rsa.sh: keyless-v0.3.sig plus a token
+    // from a local RSA-2048 TSA (openssl), by issuer+serial and by key id.
+    let root = policy(
+        json!({"identity": "release@example.com", "issuer": "https://accounts.example.com"}),
+        "tsa-rsa/trusted_root.json",
+    );
+    for name in ["keyless-v0.3-rsa-tsa.sig", "keyless-v0.3-rsa-tsa-ski.sig"] {
+        let o = run(&rsa_tsa_bundle(name), &root);
+        assert!(o.findings.is_empty(), "{name}: {:?}", o.findings);
+    }
+    let b = rsa_tsa_bundle("keyless-v0.3-rsa-tsa.sig");
+    // The plain test root lists no timestamp authority.
+    let o = run(&b, &good_policy());
+    assert_eq!(rule(&o), rules::TIMESTAMP_INVALID);
+    assert!(
+        o.findings[0]
+            .message
+            .contains("not signed by a timestamp authority"),
+        "{}",
+        o.findings[0].message
+    );
+    // A flipped bit in the TSA's RSA signature (the token's last byte).
+    let mut tok = std::fs::read(fx("tsa-rsa/cms-bundle-time.der")).unwrap();
+    let last = tok.len() - 1;
+    tok[last] ^= 1;
+    let o = run(&with_token(&b, &tok), &root);
+    assert_eq!(rule(&o), rules::TIMESTAMP_INVALID);
+    assert!(
+        o.findings[0].message.contains("RSA"),
+        "{}",
+        o.findings[0].message
+    );
+    // A genuine `openssl ts -reply` token of the same TSA over the same
+    // signature, but from 2026-11-26: the 10-minute certificate had expired.
+    let late = std::fs::read(fx("tsa-rsa/ts-issuer-serial.tsr")).unwrap();
+    assert_eq!(
+        rule(&run(&with_token(&b, &late), &root)),
+        rules::CERT_EXPIRED
+    );
+    // A 1024-bit TSA's token fails even though the root is the same.
+    let weak = std::fs::read(fx("tsa-rsa/ts-1024.tsr")).unwrap();
+    let o = run(&with_token(&b, &weak), &root);
+    assert_eq!(rule(&o), rules::TIMESTAMP_INVALID);
+    assert!(
+        o.findings[0].message.contains("1024 bits; at least 2048"),
+        "{}",
+        o.findings[0].message
+    );
+}
