@@ -360,7 +360,8 @@ fn check_signer(
         return Err("the timestamp's signing certificate lacks the timeStamping key usage".into());
     }
     // Trusted: the signer is a certificate of an authority valid at `time`,
-    // or was issued by one, and every certificate involved is valid then.
+    // or was issued by one that is a CA, and every certificate involved is
+    // valid then.
     let signer_der = signer.to_der().map_err(|e| e.to_string())?;
     let mut trusted = false;
     for a in tsas
@@ -374,7 +375,7 @@ fn check_signer(
             .collect();
         let listed = a.certs.contains(&signer_der);
         let issuer = x509::issuer_of(signer, &chain);
-        if (listed || issuer.as_ref().is_some_and(|i| valid_at(i, time)))
+        if (listed || issuer.is_some_and(|i| valid_at(&i, time) && x509::may_issue(&i)))
             && chain.iter().all(|c| valid_at(c, time))
         {
             trusted = true;

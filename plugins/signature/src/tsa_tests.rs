@@ -50,9 +50,9 @@ fn sig() -> Vec<Vec<u8>> {
 }
 
 /// genTime of the `openssl ts -reply` tokens (`openssl ts -reply -in
-/// ts-issuer-serial.tsr -text`: "Time stamp: Nov 26 13:12:33 2026 GMT").
+/// ts-issuer-serial.tsr -text`: "Time stamp: Nov 26 13:21:09 2026 GMT").
 fn reply_time() -> u64 {
-    generalized_time(b"20261126131233Z").unwrap()
+    generalized_time(b"20261126132109Z").unwrap()
 }
 
 fn err_of(token: &[u8], tsas: &[Authority]) -> String {
@@ -98,13 +98,27 @@ fn rsa_tsa_issued_by_a_trusted_rsa_root_verifies() {
 }
 
 #[test]
+fn tsa_certificate_issued_by_a_non_ca_is_untrusted() {
+    // tsa-sub.der has the timeStamping EKU and is signed by tsa.der, a listed
+    // TSA certificate that is not a CA: it must not extend the trust.
+    let e = err_of(&fx("cms-sub.der"), &authority(&["tsa.der", "root.der"]));
+    assert!(e.contains("not signed by a timestamp authority"), "{e}");
+    // The same token verifies when its certificate itself is listed.
+    let listed = authority(&["tsa-sub.der", "tsa.der", "root.der"]);
+    assert_eq!(
+        verify(&fx("cms-sub.der"), &sig(), &listed),
+        Ok(reply_time())
+    );
+}
+
+#[test]
 fn rsa_token_with_an_edited_gen_time_fails() {
     let mut tok = fx("ts-issuer-serial.tsr");
     let at = tok
         .windows(15)
-        .position(|w| w == b"20261126131233Z")
+        .position(|w| w == b"20261126132109Z")
         .unwrap();
-    tok[at + 13] = b'4';
+    tok[at + 13] ^= 1;
     let e = err_of(&tok, &authority(&["tsa.der", "root.der"]));
     assert!(
         e.contains("signed attributes do not bind its TSTInfo"),

@@ -210,6 +210,12 @@ fn check_leaf(c: &Certificate) -> Result<(), ChainError> {
     }
 }
 
+/// Whether `c` may issue certificates: a CA (basicConstraints) with
+/// keyCertSign when it has a key usage extension.
+pub fn may_issue(c: &Certificate) -> bool {
+    check_issuer(c, 1).is_ok()
+}
+
 /// The certificate among `candidates` that issued and signed `cert`.
 pub fn issuer_of(cert: &Certificate, candidates: &[Certificate]) -> Option<Certificate> {
     candidates
