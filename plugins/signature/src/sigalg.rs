@@ -52,7 +52,7 @@ fn pkcs1_arc(oid: &[u8]) -> Option<u8> {
 }
 
 /// One DER element: (tag, content, rest). Definite lengths up to 4 bytes.
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(crate) fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let tag = *input.first()?;
     let first = *input.get(1)?;
     let (len, head) = if first < 0x80 {
@@ -74,7 +74,7 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 
 /// The hash OID inside an AlgorithmIdentifier's content: the OID, then
 /// absent or NULL parameters, nothing else.
-fn alg_oid(content: &[u8]) -> Option<&[u8]> {
+pub(crate) fn alg_oid(content: &[u8]) -> Option<&[u8]> {
     match tlv(content)? {
         (0x06, oid, [] | [0x05, 0x00]) => Some(oid),
         _ => None,

@@ -18,6 +18,7 @@ use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectKeyIdentifier};
 
 use crate::sigalg::{self, digest};
 use crate::trusted_root::{Authority, rfc3339};
+use crate::tsa_ess;
 use crate::x509;
 
 const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
@@ -143,6 +144,8 @@ struct Token<'a> {
     /// Signature algorithm OID content and parameters DER.
     sig_alg: (&'a [u8], Option<&'a [u8]>),
     signature: &'a [u8],
+    /// The signingCertificateV2 attribute value, if any (set by `check_attrs`).
+    ess: Option<&'a [u8]>,
 }
 
 /// Parse a TimeStampResp (status granted) or a bare ContentInfo token.
@@ -249,6 +252,7 @@ fn parse(der: &[u8]) -> Result<Token<'_>, String> {
         signed_attrs,
         sig_alg,
         signature,
+        ess: None,
     })
 }
 
@@ -266,7 +270,7 @@ fn tst_fields(tst: &[u8]) -> Result<(&[u8], &[u8], u64), String> {
 
 /// The signed attributes must name TSTInfo as content type and carry the
 /// digest of the TSTInfo.
-fn check_attrs(tok: &Token) -> Result<(), String> {
+fn check_attrs<'a>(tok: &mut Token<'a>) -> Result<(), String> {
     let mut content_type = false;
     let mut message_digest = false;
     let want = digest(tok.digest_alg, tok.tst_info).ok_or("unsupported digest algorithm")?;
@@ -282,6 +286,8 @@ fn check_attrs(tok: &Token) -> Result<(), String> {
             content_type = v.tag == 0x06 && v.content == OID_TST_INFO;
         } else if oid == OID_MESSAGE_DIGEST {
             message_digest = v.tag == 0x04 && v.content == want.as_slice();
+        } else if oid == tsa_ess::OID_SIGNING_CERTIFICATE_V2 {
+            tok.ess = Some(v.whole);
         }
     }
     if !content_type || !message_digest {
@@ -303,7 +309,7 @@ fn valid_at(c: &Certificate, t: u64) -> bool {
 /// Verify one signed timestamp over `signatures` (it must be over one of
 /// them); returns the authenticated time (unix seconds).
 pub fn verify(der: &[u8], signatures: &[Vec<u8>], tsas: &[Authority]) -> Result<u64, String> {
-    let tok = parse(der)?;
+    let mut tok = parse(der)?;
     let (imprint_alg, hashed, time) = tst_fields(tok.tst_info)?;
     if !signatures
         .iter()
@@ -311,7 +317,7 @@ pub fn verify(der: &[u8], signatures: &[Vec<u8>], tsas: &[Authority]) -> Result<
     {
         return Err("the timestamp is not over this bundle's signature".into());
     }
-    check_attrs(&tok)?;
+    check_attrs(&mut tok)?;
     // The signer: a token certificate or trusted TSA certificate named by the
     // sid. A key identifier may match several certificates of one key: the
     // token verifies if one of them passes every check.
@@ -359,10 +365,13 @@ fn check_signer(
     if !has_time_stamping_eku(signer) {
         return Err("the timestamp's signing certificate lacks the timeStamping key usage".into());
     }
+    let signer_der = signer.to_der().map_err(|e| e.to_string())?;
+    if let Some(ess) = tok.ess {
+        tsa_ess::check(ess, &signer_der)?;
+    }
     // Trusted: the signer is a certificate of an authority valid at `time`,
     // or was issued by one that is a CA, and every certificate involved is
     // valid then.
-    let signer_der = signer.to_der().map_err(|e| e.to_string())?;
     let mut trusted = false;
     for a in tsas
         .iter()

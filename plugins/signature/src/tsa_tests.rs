@@ -222,3 +222,23 @@ fn rsa_tokens_truncated_or_flipped_anywhere_never_panic() {
         .collect();
     assert!(verified.is_empty(), "flips at {verified:?} verified");
 }
+
+#[test]
+fn ess_signing_certificate_v2_pins_the_signer() {
+    let der = fx("ts-issuer-serial.tsr");
+    let mut tok = parse(&der).unwrap();
+    check_attrs(&mut tok).unwrap();
+    assert!(tok.ess.is_some(), "openssl ts writes signingCertificateV2");
+    let tsas = authority(&["tsa.der", "root.der"]);
+    let tsa = Certificate::from_der(&fx("tsa.der")).unwrap();
+    assert_eq!(check_signer(&tok, &tsa, reply_time(), &tsas), Ok(()));
+    // Another certificate of the same key, also for timeStamping and issued
+    // by the trusted root (valid in 2025): everything else would pass.
+    let other = Certificate::from_der(&fx("tsa-expired.der")).unwrap();
+    let in_2025 = generalized_time(b"20250601000000Z").unwrap();
+    let e = check_signer(&tok, &other, in_2025, &tsas).unwrap_err();
+    assert!(e.contains("signingCertificateV2"), "{e}");
+    // A malformed attribute value fails cleanly.
+    assert!(tsa_ess::check(&[0x30, 0x00], &fx("tsa.der")).is_err());
+    assert!(tsa_ess::check(&[0x31, 0x02, 0x30, 0x00], &fx("tsa.der")).is_err());
+}
