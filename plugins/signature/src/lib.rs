@@ -23,6 +23,7 @@ pub mod sign;
 pub mod statement;
 pub mod trusted_root;
 pub mod tsa;
+pub mod tsa_der;
 pub mod tsa_ess;
 pub mod verify;
 pub mod x509;

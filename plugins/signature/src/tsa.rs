@@ -18,6 +18,7 @@ use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectKeyIdentifier};
 
 use crate::sigalg::{self, digest};
 use crate::trusted_root::{Authority, rfc3339};
+use crate::tsa_der::{Tlv, children, expect, read};
 use crate::tsa_ess;
 use crate::x509;
 
@@ -30,65 +31,6 @@ const OID_MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x
 /// id-kp-timeStamping (1.3.6.1.5.5.7.3.8).
 const KP_TIME_STAMPING: x509_cert::der::oid::ObjectIdentifier =
     x509_cert::der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
-
-/// One DER element: tag, content, and the whole encoding.
-#[derive(Clone, Copy)]
-struct Tlv<'a> {
-    tag: u8,
-    content: &'a [u8],
-    whole: &'a [u8],
-}
-
-/// Read one definite-length DER element from the front of `input`.
-fn read(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
-    let tag = *input.first()?;
-    if tag & 0x1f == 0x1f {
-        return None; // high tag numbers do not occur here
-    }
-    let first = *input.get(1)?;
-    let (len, head) = if first < 0x80 {
-        (first as usize, 2)
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 {
-            return None; // indefinite or absurd length
-        }
-        let mut len = 0usize;
-        for b in input.get(2..2 + n)? {
-            len = (len << 8) | *b as usize;
-        }
-        (len, 2 + n)
-    };
-    let end = head.checked_add(len)?;
-    let whole = input.get(..end)?;
-    Some((
-        Tlv {
-            tag,
-            content: &whole[head..],
-            whole,
-        },
-        &input[end..],
-    ))
-}
-
-/// All elements of a constructed content.
-fn children(content: &[u8]) -> Option<Vec<Tlv<'_>>> {
-    let mut out = Vec::new();
-    let mut rest = content;
-    while !rest.is_empty() {
-        let (t, r) = read(rest)?;
-        out.push(t);
-        rest = r;
-    }
-    Some(out)
-}
-
-fn expect<'a>(t: Option<&Tlv<'a>>, tag: u8, what: &str) -> Result<Tlv<'a>, String> {
-    match t {
-        Some(t) if t.tag == tag => Ok(*t),
-        _ => Err(format!("the timestamp token is malformed ({what})")),
-    }
-}
 
 /// The OID content of an AlgorithmIdentifier SEQUENCE.
 fn alg_oid<'a>(alg: &Tlv<'a>) -> Result<&'a [u8], String> {
