@@ -316,3 +316,27 @@ fn signature_real_rekor_v2_staging_bundle_through_the_gate() {
     assert_eq!(code, 1, "{json}");
     assert_eq!(findings(&json)[0].0, "signature-tlog-invalid");
 }
+
+#[test]
+fn signature_keyless_bundle_timestamped_by_an_rsa_tsa_through_the_gate() {
+    // tests/fixtures/signature/gen_tsa_rsa.sh: a keyless v0.3 bundle whose
+    // RFC 3161 token comes from a local RSA-2048 TSA made with `openssl ts`,
+    // its signer named by issuer+serial and by subjectKeyIdentifier.
+    let sets = [
+        "identity=release@example.com",
+        "issuer=https://accounts.example.com",
+    ];
+    let root = fx("tsa-rsa/trusted_root.json");
+    for name in ["keyless-v0.3-rsa-tsa.sig", "keyless-v0.3-rsa-tsa-ski.sig"] {
+        let bundle = fx(&format!("tsa-rsa/{name}"));
+        let (code, json) = check(&fx("model"), &bundle, ("trusted_root", &root), &sets);
+        assert_eq!(code, 0, "{name}: {json}");
+        assert_eq!(json["gates"][0]["status"], "pass");
+    }
+    // The same bundle against the same root without that TSA fails closed.
+    let bundle = fx("tsa-rsa/keyless-v0.3-rsa-tsa.sig");
+    let other = fx("keyless/trusted_root.json");
+    let (code, json) = check(&fx("model"), &bundle, ("trusted_root", &other), &sets);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(findings(&json)[0].0, "signature-timestamp-invalid");
+}
