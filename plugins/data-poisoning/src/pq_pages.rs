@@ -223,8 +223,9 @@ pub struct ZstdPages<R: ChunkReader> {
     offset: u64,
     end: u64,
     name: String,
-    /// The header at `offset`, once peeked.
-    next: Option<Header>,
+    /// The header at `offset`, once peeked, and the bytes read from there
+    /// (often the whole page: small pages are read once).
+    next: Option<(Header, Bytes)>,
 }
 
 impl<R: ChunkReader> ZstdPages<R> {
@@ -250,15 +251,15 @@ impl<R: ChunkReader> ZstdPages<R> {
             for cap in [64 << 10, MAX_HEADER] {
                 let want = (self.end - self.offset).min(cap);
                 let buf = self.reader.get_bytes(self.offset, want as usize)?;
-                parsed = parse_header(&buf);
+                parsed = parse_header(&buf).map(|h| (h, buf));
                 if parsed.is_ok() || want < cap {
                     break;
                 }
             }
-            let h = parsed.map_err(|e| err(format!("column `{}`: {e}", self.name)))?;
-            self.next = Some(h);
+            let next = parsed.map_err(|e| err(format!("column `{}`: {e}", self.name)))?;
+            self.next = Some(next);
         }
-        Ok(self.next.as_ref())
+        Ok(self.next.as_ref().map(|(h, _)| h))
     }
 
     /// The next page's header and compressed body.
@@ -266,7 +267,7 @@ impl<R: ChunkReader> ZstdPages<R> {
         if self.peek()?.is_none() {
             return Ok(None);
         }
-        let Some(h) = self.next.take() else {
+        let Some((h, read)) = self.next.take() else {
             return Ok(None);
         };
         let start = self.offset.saturating_add(h.len);
@@ -275,7 +276,12 @@ impl<R: ChunkReader> ZstdPages<R> {
             .and_then(|c| start.checked_add(c))
             .filter(|&e| e <= self.end)
             .ok_or_else(|| err(format!("column `{}`: page overruns its chunk", self.name)))?;
-        let body = self.reader.get_bytes(start, (end - start) as usize)?;
+        let (from, to) = ((start - self.offset) as usize, (end - self.offset) as usize);
+        let body = if to <= read.len() {
+            read.slice(from..to)
+        } else {
+            self.reader.get_bytes(start, (end - start) as usize)?
+        };
         self.offset = end;
         Ok(Some((h, body)))
     }
