@@ -200,6 +200,44 @@ fn broken_and_unsupported_parquet_are_clear() {
     }
 }
 
+/// A zigzag varint (Thrift compact i32).
+fn zigzag(v: i64) -> Vec<u8> {
+    let (mut u, mut out) = (((v << 1) ^ (v >> 63)) as u64, Vec::new());
+    loop {
+        let b = (u & 0x7f) as u8;
+        u >>= 7;
+        if u == 0 {
+            out.push(b);
+            return out;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+#[test]
+fn a_zstd_file_whose_page_lies_about_its_size_is_unreadable() {
+    // The first page (f0's dictionary, right after the magic) starts with
+    // its type and its uncompressed size; claim one byte more or less.
+    let data = std::fs::read(fixture("parquet/zstd/clean.parquet")).unwrap();
+    let h = crate::pq_pages::parse_header(&data[4..]).unwrap();
+    let size = zigzag(h.uncompressed);
+    let mut at = vec![0x15, 0x04, 0x15];
+    at.extend(&size);
+    assert_eq!(&data[4..4 + at.len()], &at[..], "header layout");
+    for claim in [h.uncompressed - 1, h.uncompressed + 1] {
+        let lie = zigzag(claim);
+        assert_eq!(lie.len(), size.len());
+        let mut bad = data.clone();
+        bad[7..7 + lie.len()].copy_from_slice(&lie);
+        match load_bytes(&bad, "lie") {
+            Err(LoadError::Unreadable(m)) => {
+                assert!(m.contains("ZSTD page decompresses to"), "{m}")
+            }
+            other => panic!("{claim}: {:?}", other.map_err(|e| e.to_string())),
+        }
+    }
+}
+
 /// Load a damaged copy; any outcome but a panic is fine.
 fn load_bytes(bytes: &[u8], tag: &str) -> Result<usize, LoadError> {
     let path = std::env::temp_dir().join(format!("mlgate-dp-{}-{tag}.parquet", std::process::id()));
