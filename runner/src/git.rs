@@ -23,6 +23,30 @@ fn command(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
+/// Run git in `dir` for a test: a fixed identity, no signing, no hooks;
+/// panics with git's stderr when it fails.
+#[cfg(test)]
+pub(crate) fn git_in_test(dir: &Path, args: &[&str]) {
+    let out = command(
+        dir,
+        &["-c", "user.name=t", "-c", "user.email=t@example.com"],
+    )
+    .args([
+        "-c",
+        "commit.gpgsign=false",
+        "-c",
+        "core.hooksPath=/dev/null",
+    ])
+    .args(args)
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Run git; its stdout on success, else git's stderr (or why it did not start).
 fn output(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
     let out = command(dir, args)
@@ -343,20 +367,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         assert_eq!(repo_state(root), None, "not a repository");
-        let git = |args: &[&str]| {
-            let out = command(
-                root,
-                &["-c", "user.name=t", "-c", "user.email=t@example.com"],
-            )
-            .args(args)
-            .output()
-            .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
+        let git = |args: &[&str]| git_in_test(root, args);
         git(&["init", "-q", "-b", "trunk"]);
         let state = repo_state(root).unwrap();
         assert_eq!(

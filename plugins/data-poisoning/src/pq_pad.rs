@@ -18,67 +18,20 @@ const PAD: [u8; 4] = 0x7fff_ffffu32.to_le_bytes();
 /// finds a length of 2 GiB instead and returns the crate's own "not enough
 /// bytes" error; real reads never reach it. (2^31 - 1 plus a page offset
 /// below 256 MiB cannot overflow a 32-bit `usize`.)
-pub fn pad(page: Page, physical: Physical) -> Page {
+pub fn pad(mut page: Page, physical: Physical) -> Page {
     if physical != Physical::BYTE_ARRAY {
         return page;
     }
-    let plain = |e: &Encoding| matches!(e, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY);
-    let padded = |buf: &Bytes| {
+    let (Page::DictionaryPage { buf, encoding, .. }
+    | Page::DataPage { buf, encoding, .. }
+    | Page::DataPageV2 { buf, encoding, .. }) = &mut page;
+    if matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
         let mut v = Vec::with_capacity(buf.len() + PAD.len());
         v.extend_from_slice(buf);
         v.extend_from_slice(&PAD);
-        Bytes::from(v)
-    };
-    match page {
-        Page::DictionaryPage {
-            buf,
-            num_values,
-            encoding,
-            is_sorted,
-        } if plain(&encoding) => Page::DictionaryPage {
-            buf: padded(&buf),
-            num_values,
-            encoding,
-            is_sorted,
-        },
-        Page::DataPage {
-            buf,
-            num_values,
-            encoding,
-            def_level_encoding,
-            rep_level_encoding,
-            statistics,
-        } if plain(&encoding) => Page::DataPage {
-            buf: padded(&buf),
-            num_values,
-            encoding,
-            def_level_encoding,
-            rep_level_encoding,
-            statistics,
-        },
-        Page::DataPageV2 {
-            buf,
-            num_values,
-            encoding,
-            num_nulls,
-            num_rows,
-            def_levels_byte_len,
-            rep_levels_byte_len,
-            is_compressed,
-            statistics,
-        } if plain(&encoding) => Page::DataPageV2 {
-            buf: padded(&buf),
-            num_values,
-            encoding,
-            num_nulls,
-            num_rows,
-            def_levels_byte_len,
-            rep_levels_byte_len,
-            is_compressed,
-            statistics,
-        },
-        other => other,
+        *buf = Bytes::from(v);
     }
+    page
 }
 
 /// The crate's own page reader (uncompressed, SNAPPY, GZIP), with PLAIN

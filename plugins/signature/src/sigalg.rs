@@ -51,25 +51,10 @@ fn pkcs1_arc(oid: &[u8]) -> Option<u8> {
     }
 }
 
-/// One DER element: (tag, content, rest). Definite lengths up to 4 bytes.
+/// One DER element as (tag, content, rest), read by [`crate::tsa_der::read`].
 pub(crate) fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *input.first()?;
-    let first = *input.get(1)?;
-    let (len, head) = if first < 0x80 {
-        (first as usize, 2)
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for b in input.get(2..2 + n)? {
-            len = (len << 8) | *b as usize;
-        }
-        (len, 2 + n)
-    };
-    let end = head.checked_add(len)?;
-    Some((tag, input.get(head..end)?, input.get(end..)?))
+    let (t, rest) = crate::tsa_der::read(input)?;
+    Some((t.tag, t.content, rest))
 }
 
 /// The hash OID inside an AlgorithmIdentifier's content: the OID, then

@@ -18,14 +18,11 @@ use mlgate_plugin_signature::rules::{
 use mlgate_plugin_signature::verify::{Outcome, Trust, verify_model};
 use serde_json::{Value, json};
 
+mod common;
+use common::fx;
+
 const ID: &str = "stefanb@us.ibm.com";
 const ISSUER: &str = "https://sigstore.verify.ibm.com/oauth2";
-
-fn fx(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/signature/real-sigstore")
-        .join(p)
-}
 
 fn model() -> PathBuf {
     fx("model-signing-v1.1.0-sigstore")

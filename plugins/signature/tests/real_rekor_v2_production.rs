@@ -6,8 +6,6 @@
 //! checked here against the production `trusted_root.json`: the checkpoint
 //! signature under the pinned Ed25519 key and the RFC 9162 inclusion proof.
 
-use std::path::{Path, PathBuf};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use mlgate_plugin_signature::rekor::{checkpoint, root_from_proof};
@@ -15,11 +13,8 @@ use mlgate_plugin_signature::trusted_root::{self, LogKey, LogPublicKey};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-fn fx(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/signature/real-sigstore")
-        .join(p)
-}
+mod common;
+use common::fx;
 
 fn entry() -> Value {
     serde_json::from_slice(&std::fs::read(fx("production-rekor-v2-log-entry.json")).unwrap())

@@ -4,22 +4,19 @@
 //! (tests/fixtures/signature/real-sigstore/README.md names the sources).
 //! Everything runs offline.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mlgate_plugin_signature::config::Config;
 use mlgate_plugin_signature::keyless::KeylessPolicy;
 use mlgate_plugin_signature::verify::{Outcome, Trust, verify_model};
 use serde_json::{Value, json};
 
+mod common;
+use common::fx;
+
 /// The sigstore-conformance signer: a GitHub Actions workflow identity.
 const IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
-
-fn fx(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/signature/real-sigstore")
-        .join(p)
-}
 
 fn policy(cfg: Value, root: &str) -> Trust {
     let cfg: Config = serde_json::from_value(cfg).unwrap();

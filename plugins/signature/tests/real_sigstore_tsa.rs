@@ -4,8 +4,6 @@
 //! tests/fixtures/signature/real-sigstore/README.md). The bundle has no
 //! transparency-log entry, which the gate refuses for keyless bundles.
 
-use std::path::{Path, PathBuf};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use mlgate_plugin_signature::bundle::{self, Content};
@@ -14,17 +12,10 @@ use mlgate_plugin_signature::keyless::{self, KeylessPolicy};
 use mlgate_plugin_signature::rules::TLOG_INVALID;
 use mlgate_plugin_signature::trusted_root;
 use mlgate_plugin_signature::tsa;
-use serde_json::{Value, json};
+use serde_json::json;
 
-fn fx(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/signature/real-sigstore")
-        .join(p)
-}
-
-fn json_of(name: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(fx(name)).unwrap()).unwrap()
-}
+mod common;
+use common::{fx, json_of};
 
 const BUNDLE: &str = "github-tsa-bundle-with-timestamp.json";
 const ROOT: &str = "github-tsa-trusted-root-with-tsa.json";

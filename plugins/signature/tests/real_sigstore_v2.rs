@@ -8,7 +8,7 @@
 //! Verified against the staging `trusted_root.json` sigstore-python 4.5.1
 //! embeds. Everything runs offline.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mlgate_plugin_signature::bundle::{self, Content};
 use mlgate_plugin_signature::config::Config;
@@ -20,6 +20,9 @@ use mlgate_plugin_signature::rules::{
 use mlgate_plugin_signature::verify::{Outcome, Trust, verify_model};
 use serde_json::{Value, json};
 
+mod common;
+use common::{fx, json_of};
+
 /// The message-signature bundle: signed by a GitHub account via Fulcio staging.
 const MSG: &str = "staging-rekor-v2.txt.sigstore.json";
 const MSG_ID: &str = "jku@goto.fi";
@@ -29,16 +32,6 @@ const DSSE: &str = "a.dsse.staging-rekor-v2.txt.sigstore.json";
 const DSSE_ID: &str = "insecure-cloudtop-shared-user@cloudtop-prod-us-east.iam.gserviceaccount.com";
 const DSSE_ISSUER: &str = "https://accounts.google.com";
 const STAGING: &str = "staging-trusted_root.json";
-
-fn fx(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/signature/real-sigstore")
-        .join(p)
-}
-
-fn json_of(name: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(fx(name)).unwrap()).unwrap()
-}
 
 fn policy_with(root: &[u8], id: &str, issuer: &str, time: Option<u64>) -> KeylessPolicy {
     let cfg: Config = serde_json::from_value(json!({"identity": id, "issuer": issuer})).unwrap();

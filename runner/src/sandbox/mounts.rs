@@ -107,60 +107,37 @@ impl Mounts {
     ) -> Result<Mounts, MountError> {
         let mut mounts = Mounts::default();
         for (i, input) in inputs.iter().enumerate() {
-            let guest_root = format!("/inputs/{}", input.name);
-            match views.get(i) {
-                Some(InputView::Files(files)) => {
-                    let host_root = mounts.stage_files(input, files)?;
-                    mounts.mounts.push(Mount {
-                        name: input.name.clone(),
-                        guest_root,
-                        host_root,
-                        declared: input.declared.clone(),
-                        file_name: None,
-                        writable: false,
-                    });
-                    continue;
-                }
+            // A directory mounts as itself (or as the staged changed files);
+            // a file is staged alone and exposed under its own name.
+            let (host_root, file_name) = match views.get(i) {
+                Some(InputView::Files(files)) => (mounts.stage_files(input, files)?, None),
                 Some(InputView::Content(source)) => {
-                    let (host_root, file_name) = mounts.stage_file_from(input, source)?;
-                    mounts.mounts.push(Mount {
-                        name: input.name.clone(),
-                        guest_root,
-                        host_root,
-                        declared: input.declared.clone(),
-                        file_name: Some(file_name),
-                        writable: false,
-                    });
-                    continue;
+                    let (root, name) = mounts.stage_file_from(input, source)?;
+                    (root, Some(name))
                 }
-                Some(InputView::Whole) | None => {}
-            }
-            let meta = std::fs::metadata(&input.path).map_err(|source| MountError::Input {
+                Some(InputView::Whole) | None => {
+                    let meta =
+                        std::fs::metadata(&input.path).map_err(|source| MountError::Input {
+                            name: input.name.clone(),
+                            path: input.path.display().to_string(),
+                            source,
+                        })?;
+                    if meta.is_dir() {
+                        (canonical(&input.name, &input.path)?, None)
+                    } else {
+                        let (root, name) = mounts.stage_file(input)?;
+                        (root, Some(name))
+                    }
+                }
+            };
+            mounts.mounts.push(Mount {
                 name: input.name.clone(),
-                path: input.path.display().to_string(),
-                source,
-            })?;
-            if meta.is_dir() {
-                let host_root = canonical(&input.name, &input.path)?;
-                mounts.mounts.push(Mount {
-                    name: input.name.clone(),
-                    guest_root,
-                    host_root,
-                    declared: input.declared.clone(),
-                    file_name: None,
-                    writable: false,
-                });
-            } else {
-                let (host_root, file_name) = mounts.stage_file(input)?;
-                mounts.mounts.push(Mount {
-                    name: input.name.clone(),
-                    guest_root,
-                    host_root,
-                    declared: input.declared.clone(),
-                    file_name: Some(file_name),
-                    writable: false,
-                });
-            }
+                guest_root: format!("/inputs/{}", input.name),
+                host_root,
+                declared: input.declared.clone(),
+                file_name,
+                writable: false,
+            });
         }
         for output in outputs {
             std::fs::create_dir_all(&output.path).map_err(|source| MountError::Input {
@@ -256,24 +233,11 @@ impl Mounts {
         Ok((canonical(&input.name, &staging)?, file_name))
     }
 
+    /// Stage a file input alone, under its own file name.
     fn stage_file(&mut self, input: &PathBinding) -> Result<(PathBuf, String), MountError> {
-        let staging_err = |source| MountError::Staging {
-            name: input.name.clone(),
-            source,
-        };
-        let staging = self.staging_dir(input)?;
-        let file_name = input
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| input.name.clone());
-        let target = staging.join(&file_name);
         // Resolve symlinks first: the gate gets the file the pipeline named.
         let source = canonical(&input.name, &input.path)?;
-        if std::fs::hard_link(&source, &target).is_err() {
-            std::fs::copy(&source, &target).map_err(staging_err)?;
-        }
-        Ok((canonical(&input.name, &staging)?, file_name))
+        self.stage_file_from(input, &source)
     }
 
     /// Map a guest path to the project-relative path users know. Paths that
